@@ -1,0 +1,2 @@
+export type { MemoryAdapterOptions } from "./memory-adapter.js";
+export { MemoryAdapter } from "./memory-adapter.js";

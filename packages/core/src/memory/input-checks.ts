@@ -1,0 +1,67 @@
+import type { ClaimRequest, QueueSettings } from "../contract.js";
+import { QueueFlowError } from "../errors.js";
+import type { JobState, NewJob } from "../job.js";
+import { JOB_STATES } from "../job.js";
+import { MAX_PRIORITY, MIN_PRIORITY } from "./job-table.js";
+
+// The core validates user input before it reaches an adapter; these checks only guard what
+// would corrupt the memory adapter's structures (a priority that indexes no heap, a NaN
+// that breaks heap order), so a direct caller gets a typed error instead.
+
+function invalid(message: string): QueueFlowError {
+  return new QueueFlowError("QF_INVALID_ARGUMENT", message);
+}
+
+function isNonNegativeInt(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+export function checkNewJob(job: NewJob): void {
+  const p = job.priority;
+  if (!Number.isInteger(p) || p < MIN_PRIORITY || p > MAX_PRIORITY) {
+    throw invalid(
+      `Job ${job.id}: priority must be an integer ${MIN_PRIORITY}–${MAX_PRIORITY}, got ${String(p)}.`,
+    );
+  }
+  if (job.runAt !== null && !Number.isFinite(job.runAt)) {
+    throw invalid(`Job ${job.id}: runAt must be a finite time in ms or null.`);
+  }
+  if (!Number.isFinite(job.delayMs)) {
+    throw invalid(`Job ${job.id}: delayMs must be a finite number of ms.`);
+  }
+}
+
+export function checkClaim(request: ClaimRequest): void {
+  if (!isNonNegativeInt(request.limit)) {
+    throw invalid(`claim limit must be a non-negative integer, got ${String(request.limit)}.`);
+  }
+  if (!(Number.isFinite(request.leaseMs) && request.leaseMs > 0)) {
+    throw invalid(`leaseMs must be a positive number of ms, got ${String(request.leaseMs)}.`);
+  }
+}
+
+export function checkLimit(limit: number, what: string, min: 0 | 1): void {
+  if (!isNonNegativeInt(limit) || limit < min) {
+    throw invalid(
+      `${what} limit must be ${min === 0 ? "a non-negative" : "a positive"} integer, got ${String(limit)}.`,
+    );
+  }
+}
+
+export function checkState(state: JobState): void {
+  if (!JOB_STATES.includes(state)) throw invalid(`Unknown job state ${JSON.stringify(state)}.`);
+}
+
+export function checkSettingsPatch(patch: Partial<QueueSettings>): void {
+  const { concurrency, rateLimit } = patch;
+  if (concurrency !== undefined && concurrency !== null && !isNonNegativeInt(concurrency)) {
+    throw invalid(
+      `concurrency must be a non-negative integer or null, got ${String(concurrency)}.`,
+    );
+  }
+  if (rateLimit !== undefined && rateLimit !== null) {
+    if (!isNonNegativeInt(rateLimit.max) || !(rateLimit.windowMs > 0)) {
+      throw invalid("rateLimit needs an integer max >= 0 and a positive windowMs.");
+    }
+  }
+}

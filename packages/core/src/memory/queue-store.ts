@@ -1,0 +1,379 @@
+import type {
+  ClaimedJob,
+  ClaimRequest,
+  ClaimResult,
+  DeadLetterStats,
+  EnqueueResult,
+  JobCounts,
+  JobPage,
+  ListJobsRequest,
+  QueueSettings,
+  RecoverResult,
+  Settlement,
+  SettleOutcome,
+} from "../contract.js";
+import type { JobRecord, JobState, Json, NewJob } from "../job.js";
+import { isTerminal } from "../job.js";
+import { JobTable, MAX_PRIORITY, MIN_PRIORITY } from "./job-table.js";
+import { cloneAttemptError, cloneJson, cloneJsonObject, isPlainObject } from "./json-clone.js";
+import type { LeaseTokens } from "./lease-tokens.js";
+import { RateWindow } from "./rate-window.js";
+import { decodeCursor, encodeCursor } from "./state-index.js";
+import { StoredJob } from "./stored-job.js";
+
+/**
+ * One queue: its jobs, settings and rate window, and the contract's transitions on them.
+ * Each method is one atomic step, since the adapter is single-threaded and none awaits.
+ * Each starts by promoting delayed jobs that fell due, so a due job is never observable as
+ * delayed and never missed by a claim.
+ */
+export class QueueStore {
+  private readonly table = new JobTable();
+  private readonly starts = new RateWindow();
+  private settings: QueueSettings = { paused: false, concurrency: null, rateLimit: null };
+
+  /**
+   * @param onWork called when the queue may have new claimable work (wakes `waitForWork`).
+   */
+  constructor(
+    private readonly tokens: LeaseTokens,
+    private readonly onWork: () => void,
+  ) {}
+
+  enqueue(input: NewJob, now: number): EnqueueResult {
+    this.sync(now);
+    const table = this.table;
+    const existing = table.jobs.get(input.id);
+    if (existing !== undefined) return { job: existing.toRecord(), created: false };
+    if (input.dedupKey !== null) {
+      const holder = table.dedup.get(input.dedupKey);
+      if (holder !== undefined) return { job: holder.toRecord(), created: false };
+    }
+    const runAt = input.runAt ?? now + Math.max(0, input.delayMs);
+    const job = new StoredJob(input, table.nextSeq(), now, runAt);
+    table.insert(job);
+    if (job.state === "waiting") this.onWork();
+    return { job: job.toRecord(), created: true };
+  }
+
+  claim(request: ClaimRequest, now: number): ClaimResult {
+    this.sync(now);
+    const table = this.table;
+    const settings = this.settings;
+    if (settings.paused) return { jobs: [], nextWakeAt: null };
+    let room = request.limit;
+    if (settings.concurrency !== null) {
+      room = Math.min(room, settings.concurrency - table.indexes.active.live);
+    }
+    const rateLimit = settings.rateLimit;
+    if (rateLimit !== null) room = Math.min(room, this.starts.available(now, rateLimit));
+
+    const range = request.priorityRange;
+    const lowest = range === null ? MIN_PRIORITY : Math.ceil(range.min);
+    const highest = range === null ? MAX_PRIORITY : Math.floor(range.max);
+    const leaseExpiresAt = now + request.leaseMs;
+    const claimed: ClaimedJob[] = [];
+    while (claimed.length < room) {
+      const job = table.takeWaiting(lowest, highest);
+      if (job === undefined) break;
+      job.attempts++;
+      job.startedAt = now;
+      job.leaseToken = this.tokens.next();
+      job.leaseExpiresAt = leaseExpiresAt;
+      job.workerId = request.workerId;
+      table.transition(job, "active");
+      if (rateLimit !== null) this.starts.record(now);
+      claimed.push(job.toRecord() as ClaimedJob);
+    }
+
+    let nextWakeAt: number | null = null;
+    if (claimed.length < request.limit) {
+      nextWakeAt = table.nextDueAt();
+      const freeAt = rateLimit === null ? null : this.starts.nextFreeAt(rateLimit);
+      if (freeAt !== null && (nextWakeAt === null || freeAt < nextWakeAt)) nextWakeAt = freeAt;
+    }
+    return { jobs: claimed, nextWakeAt };
+  }
+
+  settle(settlements: readonly Settlement[], now: number): SettleOutcome[] {
+    this.sync(now);
+    const table = this.table;
+    const outcomes: SettleOutcome[] = [];
+    let wake = false;
+    for (const settlement of settlements) {
+      const job = this.ownedJob(settlement.id, settlement.token);
+      if (job === undefined) {
+        outcomes.push("lease_lost");
+        continue;
+      }
+      job.leaseToken = null;
+      job.leaseExpiresAt = null;
+      switch (settlement.kind) {
+        case "complete":
+          job.result = cloneJson(settlement.result);
+          job.finishedAt = now;
+          table.transition(job, "completed");
+          break;
+        case "retry":
+          job.errors.push(cloneAttemptError(settlement.error));
+          this.reschedule(job, now + settlement.delayMs, now);
+          break;
+        case "dead":
+          job.errors.push(cloneAttemptError(settlement.error));
+          job.finishedAt = now;
+          table.transition(job, "dead");
+          break;
+        case "snooze":
+          // Claiming counted an attempt; a snooze gives it back.
+          job.attempts = Math.max(0, job.attempts - 1);
+          this.reschedule(job, now + settlement.delayMs, now);
+          break;
+      }
+      // A freed concurrency slot is new work for a capped queue.
+      wake ||= this.settings.concurrency !== null || job.state === "waiting";
+      outcomes.push("ok");
+    }
+    if (wake) this.onWork();
+    return outcomes;
+  }
+
+  extendLeases(
+    leases: readonly { id: string; token: string }[],
+    leaseMs: number,
+    now: number,
+  ): boolean[] {
+    this.sync(now);
+    const extended: boolean[] = [];
+    for (const lease of leases) {
+      const job = this.ownedJob(lease.id, lease.token);
+      if (job !== undefined) this.table.extendLease(job, now + leaseMs);
+      extended.push(job !== undefined);
+    }
+    return extended;
+  }
+
+  updateProgress(id: string, token: string, progress: Json, now: number): boolean {
+    this.sync(now);
+    const job = this.ownedJob(id, token);
+    if (job === undefined) return false;
+    job.progress = cloneJson(progress);
+    return true;
+  }
+
+  cancel(id: string, now: number): JobState | null {
+    this.sync(now);
+    const job = this.table.jobs.get(id);
+    if (job === undefined) return null;
+    if (isTerminal(job.state)) return job.state;
+    const wasActive = job.state === "active";
+    job.leaseToken = null;
+    job.leaseExpiresAt = null;
+    job.finishedAt = now;
+    this.table.transition(job, "cancelled");
+    if (wasActive && this.settings.concurrency !== null) this.onWork();
+    return "cancelled";
+  }
+
+  recoverStalled(maxStalls: number, limit: number, now: number): RecoverResult {
+    this.sync(now);
+    const table = this.table;
+    const recovered: string[] = [];
+    const dead: string[] = [];
+    while (recovered.length + dead.length < limit) {
+      const job = table.takeExpiredLease(now);
+      if (job === undefined) break;
+      job.stalls++;
+      job.leaseToken = null;
+      job.leaseExpiresAt = null;
+      if (job.stalls > maxStalls) {
+        job.errors.push({
+          attempt: job.attempts,
+          name: "StalledError",
+          message: `lease expired ${job.stalls} times; worker probably crashed or blocked the event loop`,
+          at: now,
+        });
+        job.finishedAt = now;
+        table.transition(job, "dead");
+        dead.push(job.id);
+      } else {
+        // runAt is kept, so the job goes back to its old place in line.
+        table.transition(job, "waiting");
+        recovered.push(job.id);
+      }
+    }
+    if (recovered.length > 0 || (dead.length > 0 && this.settings.concurrency !== null)) {
+      this.onWork();
+    }
+    return { recovered, dead };
+  }
+
+  getJob(id: string, now: number): JobRecord | null {
+    this.sync(now);
+    return this.table.jobs.get(id)?.toRecord() ?? null;
+  }
+
+  listJobs(request: ListJobsRequest, now: number): JobPage {
+    this.sync(now);
+    const after = request.cursor == null ? 0 : decodeCursor(request.cursor);
+    const page = this.table.indexes[request.state].page(after, request.limit, {
+      name: request.name,
+      errorName: request.errorName,
+    });
+    const jobs: JobRecord[] = [];
+    for (const job of page.jobs) jobs.push(job.toRecord());
+    return { jobs, nextCursor: page.hasMore ? encodeCursor(page.lastSeq) : null };
+  }
+
+  counts(now: number): JobCounts {
+    this.sync(now);
+    return this.table.counts();
+  }
+
+  getSettings(): QueueSettings {
+    return copySettings(this.settings);
+  }
+
+  updateSettings(patch: Partial<QueueSettings>): QueueSettings {
+    const next = copySettings(this.settings);
+    if (patch.paused !== undefined) next.paused = patch.paused;
+    if (patch.concurrency !== undefined) next.concurrency = patch.concurrency;
+    if (patch.rateLimit !== undefined) {
+      next.rateLimit = patch.rateLimit === null ? null : { ...patch.rateLimit };
+    }
+    if (next.rateLimit === null) this.starts.clear();
+    this.settings = next;
+    // A resume, a higher cap or a looser limit may each make waiting jobs claimable.
+    if (!next.paused) this.onWork();
+    return copySettings(next);
+  }
+
+  remove(id: string, now: number): "removed" | "active" | "not_found" {
+    this.sync(now);
+    const job = this.table.jobs.get(id);
+    if (job === undefined) return "not_found";
+    if (job.state === "active") return "active";
+    this.table.discard(job);
+    return "removed";
+  }
+
+  retryJobs(ids: readonly string[], patch: { [key: string]: Json } | null, now: number): string[] {
+    this.sync(now);
+    const table = this.table;
+    const moved: string[] = [];
+    for (const id of ids) {
+      const job = table.jobs.get(id);
+      if (job === undefined || (job.state !== "dead" && job.state !== "cancelled")) continue;
+      // The job is terminal, so whoever holds its key now is another, live job.
+      const key = job.dedupKey;
+      if (key !== null && table.dedup.has(key)) continue;
+      if (patch !== null) {
+        if (!isPlainObject(job.payload)) continue;
+        job.payload = { ...job.payload, ...cloneJsonObject(patch) };
+      }
+      job.attempts = 0;
+      job.stalls = 0;
+      job.finishedAt = null;
+      job.result = null;
+      job.leaseToken = null;
+      job.leaseExpiresAt = null;
+      // Due now: a replay joins the line behind jobs already due, not at its old place.
+      job.runAt = now;
+      table.transition(job, "waiting");
+      if (key !== null) table.dedup.set(key, job);
+      moved.push(id);
+    }
+    if (moved.length > 0) this.onWork();
+    return moved;
+  }
+
+  promote(id: string, now: number): boolean {
+    this.sync(now);
+    const job = this.table.jobs.get(id);
+    if (job === undefined || job.state !== "delayed") return false;
+    job.runAt = now;
+    this.table.transition(job, "waiting");
+    this.onWork();
+    return true;
+  }
+
+  /**
+   * Remove up to `limit` jobs of a terminal state that finished before `finishedBefore`.
+   * A terminal job's finishedAt is when it entered the state, so the state's index is in
+   * finishedAt order and the walk stops at the first job too young: O(removed).
+   */
+  clean(state: JobState, finishedBefore: number, limit: number, now: number): number {
+    this.sync(now);
+    const index = this.table.indexes[state];
+    let removed = 0;
+    while (removed < limit) {
+      const job = index.first();
+      if (job === undefined || job.finishedAt === null || !(job.finishedAt < finishedBefore)) {
+        break;
+      }
+      this.table.discard(job);
+      removed++;
+    }
+    return removed;
+  }
+
+  deadLetterStats(now: number): DeadLetterStats {
+    this.sync(now);
+    const stats: DeadLetterStats = {
+      total: 0,
+      byName: {},
+      byError: {},
+      oldestFinishedAt: null,
+      newestFinishedAt: null,
+    };
+    this.table.indexes.dead.forEachLive((job) => {
+      stats.total++;
+      stats.byName[job.name] = (stats.byName[job.name] ?? 0) + 1;
+      const errorName = job.lastErrorName();
+      if (errorName !== null) stats.byError[errorName] = (stats.byError[errorName] ?? 0) + 1;
+      const at = job.finishedAt;
+      if (at === null) return;
+      if (stats.oldestFinishedAt === null || at < stats.oldestFinishedAt) {
+        stats.oldestFinishedAt = at;
+      }
+      if (stats.newestFinishedAt === null || at > stats.newestFinishedAt) {
+        stats.newestFinishedAt = at;
+      }
+    });
+    return stats;
+  }
+
+  /** Whether a claim at `now` would lease at least one job (ignoring priority ranges). */
+  hasClaimableWork(now: number): boolean {
+    this.sync(now);
+    const { paused, concurrency, rateLimit } = this.settings;
+    const indexes = this.table.indexes;
+    if (paused || indexes.waiting.live === 0) return false;
+    if (concurrency !== null && indexes.active.live >= concurrency) return false;
+    return rateLimit === null || this.starts.available(now, rateLimit) > 0;
+  }
+
+  private sync(now: number): void {
+    if (this.table.promoteDue(now)) this.onWork();
+  }
+
+  /** The active job `id` if `token` is its current lease, else undefined (fencing). */
+  private ownedJob(id: string, token: string): StoredJob | undefined {
+    const job = this.table.jobs.get(id);
+    if (job === undefined || job.state !== "active" || job.leaseToken !== token) return undefined;
+    return job;
+  }
+
+  private reschedule(job: StoredJob, runAt: number, now: number): void {
+    const due = !(runAt > now);
+    job.runAt = due ? now : runAt;
+    this.table.transition(job, due ? "waiting" : "delayed");
+  }
+}
+
+function copySettings(settings: QueueSettings): QueueSettings {
+  return {
+    paused: settings.paused,
+    concurrency: settings.concurrency,
+    rateLimit: settings.rateLimit === null ? null : { ...settings.rateLimit },
+  };
+}
