@@ -1,0 +1,455 @@
+import { type BackoffFunction, computeBackoff, DEFAULT_BACKOFF } from "./backoff.js";
+import type { ClaimedJob, ClaimResult, Settlement, StorageAdapter } from "./contract.js";
+import { defaultAdapter } from "./default-adapter.js";
+import { isQueueFlowError, isUnrecoverableError, QueueFlowError } from "./errors.js";
+import { TypedEmitter } from "./events.js";
+import { type BandWeights, WeightedBands } from "./fairness.js";
+import type { AttemptError, Json } from "./job.js";
+import { createJobContext, isSnooze, type JobContext } from "./job-context.js";
+import { fireDueSchedules } from "./scheduler.js";
+import { SettleBatcher } from "./settle-batcher.js";
+import type { AnyJobMap, Job, JobMap, JobName } from "./types.js";
+import {
+  assertJson,
+  assertPositiveInt,
+  assertQueueName,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+} from "./validate.js";
+import { sleep, Trigger } from "./wait.js";
+
+/** A job handler: gets the job's context, returns its result. */
+export type Handler<M extends JobMap, N extends JobName<M>> = (
+  job: JobContext<M, N>,
+) => Promise<M[N]["result"]> | M[N]["result"];
+
+/** One handler per job name of the map. */
+export type Handlers<M extends JobMap> = { [N in JobName<M>]: Handler<M, N> };
+
+/** Options of a {@link Worker}. */
+export interface WorkerOptions {
+  /** Where jobs live; default: the process-wide in-memory adapter. */
+  adapter?: StorageAdapter;
+  /** Jobs run at once by this worker; default 1. */
+  concurrency?: number;
+  /** Most jobs taken per claim round trip; default `concurrency`, at most 1000. */
+  batchSize?: number;
+  /** Lease per claim; a job not settled or extended in time is recovered. Default 30 s. */
+  leaseMs?: number;
+  /** How often leases of running jobs are extended; default a third of `leaseMs`. */
+  heartbeatMs?: number;
+  /** Timeout for jobs that set none; default none. */
+  timeoutMs?: number;
+  /** How often expired leases are looked for; default 15 s. */
+  stalledIntervalMs?: number;
+  /** Expired leases a job survives before it goes to dead; default 1. */
+  maxStalls?: number;
+  /** Longest idle wait between claims when the adapter has no wake-up; default 1 s. */
+  pollIntervalMs?: number;
+  /**
+   * `strict` (default): highest priority first. `weighted`: split claims across bands by
+   * weight (e.g. `{ high: 60, normal: 30, low: 10 }`) so low bands never starve.
+   */
+  fairness?: { mode: "strict" } | { mode: "weighted"; weights: BandWeights };
+  /** Custom backoffs, referenced by jobs as `{ type: "custom", name }`. */
+  backoffStrategies?: Record<string, BackoffFunction>;
+  /** Fire the queue's schedules from this worker; default true. */
+  runSchedules?: boolean;
+  /** How often schedules are checked; default 1 s. */
+  scheduleIntervalMs?: number;
+  /** How long `close()` waits for running jobs before handing their leases back; default 30 s. */
+  closeTimeoutMs?: number;
+  /** Close gracefully on SIGTERM and SIGINT, then let the signal take its course. Default false. */
+  handleSignals?: boolean;
+  /** Start claiming at once; default true. Otherwise call `start()`. */
+  autostart?: boolean;
+  /** Kept on claimed jobs for inspection; default host-pid-random. */
+  workerId?: string;
+}
+
+/** Events a {@link Worker} emits. */
+export type WorkerEvents<M extends JobMap> = {
+  active: (job: Job<M>) => void;
+  progress: (job: Job<M>, progress: Json) => void;
+  completed: (job: Job<M>, result: unknown) => void;
+  /** Every failed attempt, whether a retry follows or not. */
+  failed: (job: Job<M>, error: AttemptError) => void;
+  retrying: (job: Job<M>, error: AttemptError, delayMs: number) => void;
+  dead: (job: Job<M>, error: AttemptError) => void;
+  /** An expired lease was recovered: back to waiting, or to dead past `maxStalls`. */
+  stalled: (jobId: string, movedTo: "waiting" | "dead") => void;
+  /** The job's outcome was refused: it was cancelled or recovered while running. */
+  lost: (job: Job<M>) => void;
+  /** The queue had nothing due and this worker nothing running. */
+  drained: () => void;
+  error: (error: unknown) => void;
+  closed: () => void;
+};
+
+interface Running {
+  job: ClaimedJob;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+const MAX_STACK = 8 * 1024;
+const MIN_POLL_MS = 25;
+const MAX_ERROR_BACKOFF_MS = 10_000;
+
+function toAttemptError(err: unknown, attempt: number): AttemptError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return {
+    attempt,
+    name: e.name,
+    message: e.message,
+    ...(e.stack ? { stack: e.stack.slice(0, MAX_STACK) } : {}),
+    at: Date.now(),
+  };
+}
+
+/**
+ * Runs a queue's jobs: claims in batches, runs handlers with a lease kept alive by a
+ * heartbeat, retries with backoff, recovers stalled jobs and fires schedules.
+ * @example
+ * const worker = new Worker<Jobs>("emails", {
+ *   "email.send": async (job) => ({ id: await send(job.payload, { signal: job.signal }) }),
+ * }, { concurrency: 10 });
+ * await worker.close();
+ */
+export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEvents<M>> {
+  readonly queue: string;
+  readonly adapter: StorageAdapter;
+  readonly id: string;
+  readonly #handlers: Handlers<M>;
+  readonly #concurrency: number;
+  readonly #batchSize: number;
+  readonly #leaseMs: number;
+  readonly #opts: WorkerOptions;
+  readonly #bands: WeightedBands | undefined;
+  readonly #batcher: SettleBatcher;
+  readonly #running = new Map<string, Running>();
+  readonly #slotFreed = new Trigger();
+  readonly #stop = new AbortController();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #loop: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #drained = false;
+  #signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
+
+  /** @throws QueueFlowError `QF_INVALID_ARGUMENT` for a bad queue name or option. */
+  constructor(queue: string, handlers: Handlers<M>, options: WorkerOptions = {}) {
+    super();
+    assertQueueName(queue);
+    this.queue = queue;
+    this.#handlers = handlers;
+    this.#opts = options;
+    this.adapter = options.adapter ?? defaultAdapter();
+    this.#concurrency = options.concurrency ?? 1;
+    assertPositiveInt(this.#concurrency, "concurrency");
+    this.#batchSize = Math.min(options.batchSize ?? this.#concurrency, 1000);
+    assertPositiveInt(this.#batchSize, "batchSize");
+    this.#leaseMs = options.leaseMs ?? 30_000;
+    assertPositiveInt(this.#leaseMs, "leaseMs");
+    this.id = options.workerId ?? `${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+    this.#bands =
+      options.fairness?.mode === "weighted"
+        ? new WeightedBands(options.fairness.weights)
+        : undefined;
+    this.#batcher = new SettleBatcher(this.adapter, queue);
+    if (options.autostart ?? true) this.start();
+  }
+
+  /** Number of jobs running now. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** Start claiming (done by the constructor unless `autostart: false`). Idempotent. */
+  start(): void {
+    if (this.#loop || this.#closing) return;
+    this.#loop = this.#run().catch((err: unknown) => this.emit("error", err));
+    if (this.#opts.handleSignals) this.#installSignalHandlers();
+  }
+
+  async #run(): Promise<void> {
+    await this.adapter.connect();
+    this.#every(this.#opts.heartbeatMs ?? Math.floor(this.#leaseMs / 3), () => this.#heartbeat());
+    this.#every(this.#opts.stalledIntervalMs ?? 15_000, () => this.#recoverStalled());
+    if (this.#opts.runSchedules ?? true) {
+      this.#every(this.#opts.scheduleIntervalMs ?? 1000, () =>
+        fireDueSchedules(this.adapter, this.queue).then(() => undefined),
+      );
+    }
+    await this.#claimLoop();
+  }
+
+  /** Run `task` every `ms`, never overlapping itself; errors go to the `error` event. */
+  #every(ms: number, task: () => Promise<void>): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      task()
+        .catch((err: unknown) => this.emit("error", err))
+        .finally(() => {
+          busy = false;
+        });
+    }, ms);
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  async #claimLoop(): Promise<void> {
+    const wakeUp = this.adapter.capabilities.wakeUp && this.adapter.waitForWork !== undefined;
+    const maxPoll = this.#opts.pollIntervalMs ?? 1000;
+    let poll = MIN_POLL_MS;
+    let errorDelay = 0;
+    while (!this.#stop.signal.aborted) {
+      const free = this.#concurrency - this.#running.size;
+      if (free <= 0) {
+        await this.#slotFreed.wait();
+        continue;
+      }
+      const limit = Math.min(free, this.#batchSize);
+      let claimed: ClaimResult;
+      try {
+        claimed = await this.#claim(limit);
+        errorDelay = 0;
+      } catch (err) {
+        // The store is down or refusing: back off (up to 10 s) and resume on our own.
+        this.emit("error", err);
+        errorDelay = Math.min(errorDelay === 0 ? 100 : errorDelay * 2, MAX_ERROR_BACKOFF_MS);
+        await sleep(errorDelay, this.#stop.signal);
+        continue;
+      }
+      for (const job of claimed.jobs) this.#start(job);
+      if (claimed.jobs.length > 0) {
+        this.#drained = false;
+        poll = MIN_POLL_MS;
+      }
+      // A full batch means more may be waiting: go again at once.
+      if (claimed.jobs.length === limit) continue;
+      if (claimed.jobs.length === 0 && this.#running.size === 0 && !this.#drained) {
+        this.#drained = true;
+        this.emit("drained");
+      }
+      let timeout = wakeUp ? maxPoll : poll;
+      if (claimed.nextWakeAt !== null) {
+        timeout = Math.min(timeout, Math.max(1, claimed.nextWakeAt - Date.now()));
+      }
+      if (wakeUp) await this.adapter.waitForWork!(this.queue, timeout, this.#stop.signal);
+      else {
+        await sleep(timeout, this.#stop.signal);
+        poll = Math.min(poll * 2, maxPoll);
+      }
+    }
+  }
+
+  async #claim(limit: number): Promise<ClaimResult> {
+    const base = { queue: this.queue, workerId: this.id, leaseMs: this.#leaseMs };
+    if (!this.#bands) return this.adapter.claim({ ...base, limit, priorityRange: null });
+    const jobs: ClaimedJob[] = [];
+    for (const slice of this.#bands.allocate(limit)) {
+      const r = await this.adapter.claim({
+        ...base,
+        limit: slice.count,
+        priorityRange: { min: slice.min, max: slice.max },
+      });
+      jobs.push(...r.jobs);
+    }
+    // Bands that came back short lend their slots to whatever else is due, in strict order.
+    if (jobs.length === limit) return { jobs, nextWakeAt: null };
+    const rest = await this.adapter.claim({
+      ...base,
+      limit: limit - jobs.length,
+      priorityRange: null,
+    });
+    jobs.push(...rest.jobs);
+    return { jobs, nextWakeAt: rest.nextWakeAt };
+  }
+
+  #start(job: ClaimedJob): void {
+    const abort = new AbortController();
+    const running: Running = { job, abort, done: Promise.resolve() };
+    this.#running.set(job.id, running);
+    running.done = this.#execute(running).finally(() => {
+      this.#running.delete(job.id);
+      this.#slotFreed.fire();
+    });
+  }
+
+  async #execute({ job, abort }: Running): Promise<void> {
+    const typed = job as unknown as Job<M>;
+    if (this.listenerCount("active") > 0) this.emit("active", typed);
+    let settlement: Settlement;
+    try {
+      const result = await this.#invoke(job, abort);
+      const value = result === undefined ? null : result;
+      assertJson(value, `Result of job ${job.id}`, DEFAULT_MAX_PAYLOAD_BYTES);
+      settlement = { kind: "complete", id: job.id, token: job.leaseToken, result: value };
+    } catch (err) {
+      settlement = this.#failure(job, err);
+    }
+    let outcome: "ok" | "lease_lost";
+    try {
+      outcome = await this.#batcher.settle(settlement);
+    } catch (err) {
+      // The job stays active in the store; its lease expires and recovery brings it back.
+      this.emit("error", err);
+      return;
+    }
+    if (outcome === "lease_lost") {
+      this.emit("lost", typed);
+      return;
+    }
+    switch (settlement.kind) {
+      case "complete":
+        this.emit("completed", typed, settlement.result);
+        break;
+      case "retry":
+        this.emit("failed", typed, settlement.error);
+        this.emit("retrying", typed, settlement.error, settlement.delayMs);
+        break;
+      case "dead":
+        this.emit("failed", typed, settlement.error);
+        this.emit("dead", typed, settlement.error);
+        break;
+      case "snooze":
+        break;
+    }
+  }
+
+  /** Run the handler, settling early if its signal aborts (timeout, lost lease, close). */
+  #invoke(job: ClaimedJob, abort: AbortController): Promise<unknown> {
+    const handler = (
+      this.#handlers as unknown as Record<string, Handler<M, JobName<M>> | undefined>
+    )[job.name];
+    if (!handler) {
+      return Promise.reject(
+        new QueueFlowError(
+          "QF_NO_HANDLER",
+          `Worker for "${this.queue}" has no handler for "${job.name}"; deploy one, then retry the job from the dead letters.`,
+        ),
+      );
+    }
+    const timeoutMs = job.timeoutMs ?? this.#opts.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              abort.abort(
+                new QueueFlowError("QF_TIMEOUT", `Job ${job.id} timed out after ${timeoutMs} ms.`),
+              );
+            }, timeoutMs);
+      const onAbort = () => reject(abort.signal.reason);
+      abort.signal.addEventListener("abort", onAbort, { once: true });
+      const ctx = createJobContext<M, JobName<M>>(job, this.adapter, abort.signal, (progress) =>
+        this.emit("progress", job as unknown as Job<M>, progress),
+      );
+      Promise.resolve()
+        .then(() => handler(ctx))
+        .then(resolve, reject)
+        .finally(() => {
+          clearTimeout(timer);
+          abort.signal.removeEventListener("abort", onAbort);
+        });
+    });
+  }
+
+  #failure(job: ClaimedJob, err: unknown): Settlement {
+    const base = { id: job.id, token: job.leaseToken };
+    if (isSnooze(err)) return { kind: "snooze", ...base, delayMs: err.delayMs };
+    // Closing hands an unfinished job back without spending its attempt.
+    if (isQueueFlowError(err, "QF_CLOSED")) return { kind: "snooze", ...base, delayMs: 0 };
+    const error = toAttemptError(err, job.attempts);
+    if (
+      isUnrecoverableError(err) ||
+      isQueueFlowError(err, "QF_NO_HANDLER") ||
+      isQueueFlowError(err, "QF_INVALID_PAYLOAD") ||
+      isQueueFlowError(err, "QF_PAYLOAD_TOO_LARGE") ||
+      job.attempts >= job.maxAttempts
+    ) {
+      return { kind: "dead", ...base, error };
+    }
+    try {
+      const delayMs = computeBackoff(
+        job.backoff ?? DEFAULT_BACKOFF,
+        job.attempts,
+        err,
+        job,
+        this.#opts.backoffStrategies,
+      );
+      return { kind: "retry", ...base, error, delayMs };
+    } catch (strategyError) {
+      return { kind: "dead", ...base, error: toAttemptError(strategyError, job.attempts) };
+    }
+  }
+
+  async #heartbeat(): Promise<void> {
+    if (this.#running.size === 0) return;
+    const running = [...this.#running.values()];
+    const ok = await this.adapter.extendLeases(
+      this.queue,
+      running.map((r) => ({ id: r.job.id, token: r.job.leaseToken })),
+      this.#leaseMs,
+    );
+    ok.forEach((extended, i) => {
+      if (extended) return;
+      running[i]!.abort.abort(
+        new QueueFlowError(
+          "QF_LEASE_LOST",
+          `Job ${running[i]!.job.id} was cancelled or recovered by another worker while running.`,
+        ),
+      );
+    });
+  }
+
+  async #recoverStalled(): Promise<void> {
+    const { recovered, dead } = await this.adapter.recoverStalled({
+      queue: this.queue,
+      maxStalls: this.#opts.maxStalls ?? 1,
+      limit: 1000,
+    });
+    for (const id of recovered) this.emit("stalled", id, "waiting");
+    for (const id of dead) this.emit("stalled", id, "dead");
+  }
+
+  #installSignalHandlers(): void {
+    const handler = (signal: NodeJS.Signals) => {
+      process.off("SIGTERM", handler);
+      process.off("SIGINT", handler);
+      void this.close().finally(() => process.kill(process.pid, signal));
+    };
+    this.#signalHandler = handler;
+    process.once("SIGTERM", handler);
+    process.once("SIGINT", handler);
+  }
+
+  /**
+   * Stop claiming, wait up to `timeoutMs` (default `closeTimeoutMs`) for running jobs, then
+   * abort the rest and hand their leases back so another worker runs them at once.
+   */
+  close(timeoutMs?: number): Promise<void> {
+    this.#closing ??= this.#shutdown(timeoutMs ?? this.#opts.closeTimeoutMs ?? 30_000);
+    return this.#closing;
+  }
+
+  async #shutdown(timeoutMs: number): Promise<void> {
+    this.#stop.abort();
+    this.#slotFreed.fire();
+    await this.#loop;
+    const finished = Promise.all([...this.#running.values()].map((r) => r.done));
+    await Promise.race([finished, sleep(timeoutMs)]);
+    for (const r of this.#running.values()) {
+      r.abort.abort(new QueueFlowError("QF_CLOSED", `Worker closed while job ${r.job.id} ran.`));
+    }
+    await Promise.all([...this.#running.values()].map((r) => r.done));
+    await this.#batcher.drain();
+    for (const timer of this.#timers) clearInterval(timer);
+    if (this.#signalHandler) {
+      process.off("SIGTERM", this.#signalHandler);
+      process.off("SIGINT", this.#signalHandler);
+    }
+    this.emit("closed");
+  }
+}

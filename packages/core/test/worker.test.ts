@@ -1,0 +1,399 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { z } from "zod";
+import {
+  isQueueFlowError,
+  MemoryAdapter,
+  Queue,
+  type StorageAdapter,
+  UnrecoverableError,
+  Worker,
+} from "../src/index.js";
+import { freshQueue, settled, waitFor } from "./helpers.js";
+
+type Jobs = {
+  "email.send": { payload: { to: string }; result: { id: string } };
+  flaky: { payload: { failTimes: number }; result: string };
+  slow: { payload: { ms: number }; result: null };
+};
+
+const workers: Worker<Jobs>[] = [];
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.close(1000)));
+});
+
+function setup(adapter: StorageAdapter = new MemoryAdapter()) {
+  const name = freshQueue();
+  const queue = new Queue<Jobs>(name, { adapter });
+  const attemptsSeen = new Map<string, number>();
+  const start = (opts: ConstructorParameters<typeof Worker<Jobs>>[2] = {}) => {
+    const w = new Worker<Jobs>(
+      name,
+      {
+        "email.send": async (job) => ({ id: `sent-${job.payload.to}` }),
+        flaky: async (job) => {
+          attemptsSeen.set(job.id, job.attempt);
+          if (job.attempt <= job.payload.failTimes) throw new Error(`fail #${job.attempt}`);
+          return "ok";
+        },
+        slow: async (job) => {
+          await new Promise<void>((resolve, reject) => {
+            const t = setTimeout(resolve, job.payload.ms);
+            job.signal.addEventListener("abort", () => {
+              clearTimeout(t);
+              reject(job.signal.reason);
+            });
+          });
+          return null;
+        },
+      },
+      { adapter, ...opts },
+    );
+    workers.push(w);
+    return w;
+  };
+  return { name, queue, adapter, start, attemptsSeen };
+}
+
+describe("Worker", () => {
+  it("runs a job and keeps its result", async () => {
+    const { queue, start, adapter, name } = setup();
+    const job = await queue.add("email.send", { to: "a@example.com" });
+    start();
+    await settled(adapter, name);
+    const done = await queue.getJob(job.id);
+    expect(done?.state).toBe("completed");
+    expect(done?.result).toEqual({ id: "sent-a@example.com" });
+    expect(done?.attempts).toBe(1);
+  });
+
+  it("retries with backoff, then completes, keeping each failed attempt's error", async () => {
+    const { queue, start, adapter, name } = setup();
+    const job = await queue.add(
+      "flaky",
+      { failTimes: 2 },
+      { attempts: 3, backoff: { type: "fixed", delayMs: 20 } },
+    );
+    const w = start();
+    const retries: number[] = [];
+    w.on("retrying", (_j, _e, delay) => retries.push(delay));
+    await settled(adapter, name);
+    const done = await queue.getJob(job.id);
+    expect(done?.state).toBe("completed");
+    expect(retries).toEqual([20, 20]);
+    expect(done?.errors.map((e) => [e.attempt, e.message])).toEqual([
+      [1, "fail #1"],
+      [2, "fail #2"],
+    ]);
+  });
+
+  it("sends a job to dead once its attempts are spent", async () => {
+    const { queue, start, adapter, name } = setup();
+    const job = await queue.add(
+      "flaky",
+      { failTimes: 99 },
+      { attempts: 2, backoff: { type: "fixed", delayMs: 1 } },
+    );
+    const w = start();
+    const dead: string[] = [];
+    w.on("dead", (j) => dead.push(j.id));
+    await settled(adapter, name);
+    expect((await queue.getJob(job.id))?.state).toBe("dead");
+    expect(dead).toEqual([job.id]);
+    expect((await queue.getJob(job.id))?.errors).toHaveLength(2);
+  });
+
+  it("skips remaining attempts on UnrecoverableError", async () => {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    const queue = new Queue<{ bad: { payload: null; result: null } }>(name, { adapter });
+    const job = await queue.add("bad", null, { attempts: 5 });
+    const w = new Worker<{ bad: { payload: null; result: null } }>(
+      name,
+      {
+        bad: () => {
+          throw new UnrecoverableError("malformed request");
+        },
+      },
+      { adapter },
+    );
+    await settled(adapter, name);
+    await w.close();
+    const done = await queue.getJob(job.id);
+    expect(done?.state).toBe("dead");
+    expect(done?.attempts).toBe(1);
+    expect(done?.errors[0]?.name).toBe("UnrecoverableError");
+  });
+
+  it("aborts a handler at its timeout and counts a failed attempt", async () => {
+    const { queue, start, adapter, name } = setup();
+    const job = await queue.add("slow", { ms: 60_000 }, { timeoutMs: 50, attempts: 1 });
+    start();
+    await settled(adapter, name);
+    const done = await queue.getJob(job.id);
+    expect(done?.state).toBe("dead");
+    expect(done?.errors[0]?.message).toMatch(/timed out after 50 ms/);
+  });
+
+  it("never runs more than `concurrency` jobs at once", async () => {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    type J = { work: { payload: null; result: null } };
+    const queue = new Queue<J>(name, { adapter });
+    await queue.addBulk(
+      Array.from({ length: 40 }, () => ({ name: "work" as const, payload: null })),
+    );
+    let running = 0;
+    let peak = 0;
+    const w = new Worker<J>(
+      name,
+      {
+        work: async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await new Promise((r) => setTimeout(r, 2));
+          running--;
+          return null;
+        },
+      },
+      { adapter, concurrency: 4 },
+    );
+    await settled(adapter, name);
+    await w.close();
+    expect(peak).toBe(4);
+    expect((await queue.counts()).completed).toBe(40);
+  });
+
+  it("snoozes without spending an attempt", async () => {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    type J = { poll: { payload: null; result: string } };
+    const queue = new Queue<J>(name, { adapter });
+    const job = await queue.add("poll", null, { attempts: 1 });
+    let runs = 0;
+    const w = new Worker<J>(
+      name,
+      {
+        poll: async (ctx) => {
+          runs++;
+          if (runs < 3) return ctx.snooze(5);
+          return `done after ${runs}`;
+        },
+      },
+      { adapter },
+    );
+    await settled(adapter, name);
+    await w.close();
+    const done = await queue.getJob(job.id);
+    expect(done?.state).toBe("completed");
+    expect(done?.result).toBe("done after 3");
+    expect(done?.attempts).toBe(1);
+  });
+
+  it("reports progress to the store and as an event", async () => {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    type J = { export: { payload: null; result: null } };
+    const queue = new Queue<J>(name, { adapter });
+    const job = await queue.add("export", null);
+    const seen: unknown[] = [];
+    const w = new Worker<J>(
+      name,
+      {
+        export: async (ctx) => {
+          await ctx.updateProgress(50);
+          await ctx.updateProgress({ done: 10, total: 10 });
+          return null;
+        },
+      },
+      { adapter },
+    );
+    w.on("progress", (_j, p) => seen.push(p));
+    await settled(adapter, name);
+    await w.close();
+    expect(seen).toEqual([50, { done: 10, total: 10 }]);
+    expect((await queue.getJob(job.id))?.progress).toEqual({ done: 10, total: 10 });
+  });
+
+  it("aborts a running job's signal when it is cancelled, and discards its outcome", async () => {
+    const { queue, start } = setup();
+    const job = await queue.add("slow", { ms: 60_000 });
+    const w = start({ leaseMs: 300, heartbeatMs: 20 });
+    const lost: string[] = [];
+    w.on("lost", (j) => lost.push(j.id));
+    await waitFor(() => w.running === 1, { what: "job to start" });
+    expect(await queue.cancel(job.id)).toBe("cancelled");
+    await waitFor(() => lost.length === 1, { what: "lost event" });
+    expect((await queue.getJob(job.id))?.state).toBe("cancelled");
+    expect(w.running).toBe(0);
+  });
+
+  it("sends a job with no handler to dead with QF_NO_HANDLER", async () => {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    const queue = new Queue(name, { adapter });
+    const job = await queue.add("unknown.job", { x: 1 });
+    const w = new Worker(name, {}, { adapter });
+    await settled(adapter, name);
+    await w.close();
+    const dead = await queue.getJob(job.id);
+    expect(dead?.state).toBe("dead");
+    expect(dead?.errors[0]?.message).toMatch(/no handler for "unknown.job"/);
+  });
+
+  it("on close, waits for running jobs up to the deadline, then hands their leases back", async () => {
+    const { queue, start, adapter, name } = setup();
+    const quick = await queue.add("slow", { ms: 20 });
+    const stuck = await queue.add("slow", { ms: 60_000 });
+    const w = start({ concurrency: 2 });
+    await waitFor(() => w.running === 2, { what: "both jobs to start" });
+    await w.close(200);
+    expect((await queue.getJob(quick.id))?.state).toBe("completed");
+    const back = await queue.getJob(stuck.id);
+    expect(back?.state).toBe("waiting");
+    expect(back?.attempts).toBe(0);
+    expect(back?.errors).toEqual([]);
+    expect(await adapter.counts(name)).toMatchObject({ active: 0, waiting: 1 });
+  });
+
+  it("recovers a job whose worker died, and another worker completes it", async () => {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    type J = { work: { payload: null; result: string } };
+    const queue = new Queue<J>(name, { adapter });
+    const job = await queue.add("work", null);
+    // A crashed worker: it claims and never settles.
+    const { jobs } = await adapter.claim({
+      queue: name,
+      workerId: "crashed",
+      limit: 1,
+      leaseMs: 30,
+      priorityRange: null,
+    });
+    expect(jobs).toHaveLength(1);
+    const w = new Worker<J>(
+      name,
+      { work: async () => "rescued" },
+      { adapter, stalledIntervalMs: 20 },
+    );
+    const stalled: string[] = [];
+    w.on("stalled", (id) => stalled.push(id));
+    await waitFor(async () => (await queue.getJob(job.id))?.state === "completed", {
+      what: "rescued job",
+    });
+    await w.close();
+    expect(stalled).toEqual([job.id]);
+    expect((await queue.getJob(job.id))?.stalls).toBe(1);
+  });
+
+  it("serves priority bands in proportion in weighted mode", async () => {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    type J = { work: { payload: { band: string }; result: null } };
+    const queue = new Queue<J>(name, { adapter });
+    for (const [band, priority] of [
+      ["high", 10],
+      ["normal", 5],
+      ["low", 1],
+    ] as const) {
+      await queue.addBulk(
+        Array.from({ length: 100 }, () => ({
+          name: "work" as const,
+          payload: { band },
+          options: { priority },
+        })),
+      );
+    }
+    const order: string[] = [];
+    const w = new Worker<J>(
+      name,
+      {
+        work: async (ctx) => {
+          order.push(ctx.payload.band);
+          return null;
+        },
+      },
+      { adapter, fairness: { mode: "weighted", weights: { high: 60, normal: 30, low: 10 } } },
+    );
+    await waitFor(() => order.length >= 100, { what: "100 jobs" });
+    await w.close();
+    const first100 = order.slice(0, 100);
+    const share = (b: string) => first100.filter((x) => x === b).length;
+    expect(share("high")).toBeGreaterThanOrEqual(55);
+    expect(share("normal")).toBeGreaterThanOrEqual(25);
+    expect(share("low")).toBeGreaterThanOrEqual(5);
+  });
+
+  it("fires a schedule from the worker, once per run, even with two workers", async () => {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    const queue = new Queue<Jobs>(name, { adapter });
+    await queue.schedule(
+      "tick",
+      { at: Date.now() + 20 },
+      { name: "email.send", payload: { to: "cron" } },
+    );
+    const mk = () =>
+      new Worker<Jobs>(
+        name,
+        {
+          "email.send": async () => ({ id: "x" }),
+          flaky: async () => "",
+          slow: async () => null,
+        },
+        { adapter, scheduleIntervalMs: 10 },
+      );
+    const a = mk();
+    const b = mk();
+    workers.push(a, b);
+    await waitFor(async () => (await queue.counts()).completed === 1, { what: "the firing" });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await queue.counts()).completed).toBe(1);
+    expect((await queue.listSchedules())[0]?.nextRunAt).toBeNull();
+  });
+});
+
+describe("Queue input", () => {
+  it("rejects a payload that fails its schema, storing nothing", async () => {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    const queue = new Queue<Jobs>(name, {
+      adapter,
+      schemas: { "email.send": z.object({ to: z.string().email() }) },
+    });
+    await expect(queue.add("email.send", { to: "not-an-email" })).rejects.toSatisfy((err) =>
+      isQueueFlowError(err, "QF_INVALID_PAYLOAD"),
+    );
+    await queue.add("email.send", { to: "ok@example.com" });
+    expect((await queue.counts()).waiting).toBe(1);
+  });
+
+  it("validates every entry of a bulk add before storing any", async () => {
+    const adapter = new MemoryAdapter();
+    const queue = new Queue<Jobs>(freshQueue(), { adapter });
+    await expect(
+      queue.addBulk([
+        { name: "email.send", payload: { to: "a" } },
+        { name: "email.send", payload: { to: "b" }, options: { priority: 99 } },
+      ]),
+    ).rejects.toSatisfy((err) => isQueueFlowError(err, "QF_INVALID_ARGUMENT"));
+    expect((await queue.counts()).waiting).toBe(0);
+  });
+
+  it("applies default attempts by priority band", async () => {
+    const queue = new Queue<Jobs>(freshQueue(), { adapter: new MemoryAdapter() });
+    const critical = await queue.add("email.send", { to: "a" }, { priority: "critical" });
+    const background = await queue.add("email.send", { to: "b" }, { priority: "background" });
+    const explicit = await queue.add(
+      "email.send",
+      { to: "c" },
+      { priority: "critical", attempts: 9 },
+    );
+    expect([critical.maxAttempts, background.maxAttempts, explicit.maxAttempts]).toEqual([5, 1, 9]);
+  });
+
+  it("refuses calls after close with QF_CLOSED", async () => {
+    const queue = new Queue<Jobs>(freshQueue(), { adapter: new MemoryAdapter() });
+    await queue.close();
+    await expect(queue.counts()).rejects.toSatisfy((err) => isQueueFlowError(err, "QF_CLOSED"));
+  });
+});
