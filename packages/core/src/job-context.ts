@@ -1,6 +1,7 @@
 import type { ClaimedJob, StorageAdapter } from "./contract.js";
 import { QueueFlowError } from "./errors.js";
 import type { Json } from "./job.js";
+import type { RunControl } from "./run-control.js";
 import type { AnyJobMap, Job, JobMap, JobName } from "./types.js";
 import { assertJson, assertNonNegativeInt, DEFAULT_MAX_PAYLOAD_BYTES } from "./validate.js";
 
@@ -44,40 +45,64 @@ export interface JobContext<M extends JobMap = AnyJobMap, N extends JobName<M> =
   snooze(delayMs: number): never;
 }
 
-/** Build the context a worker hands to a handler. */
-export function createJobContext<M extends JobMap, N extends JobName<M>>(
-  claimed: ClaimedJob,
-  adapter: StorageAdapter,
-  signal: AbortSignal,
-  onProgress: (progress: Json) => void,
-): JobContext<M, N> {
-  const job = claimed as unknown as Job<M, N>;
-  return {
-    job,
-    id: claimed.id,
-    name: claimed.name as N,
-    payload: job.payload,
-    attempt: claimed.attempts,
-    signal,
-    async updateProgress(progress: Json) {
-      assertJson(progress, `Progress of job ${claimed.id}`, DEFAULT_MAX_PAYLOAD_BYTES);
-      const ok = await adapter.updateProgress(
-        claimed.queue,
-        claimed.id,
-        claimed.leaseToken,
-        progress,
+/**
+ * The context a worker hands to a handler. A class rather than an object literal: with the
+ * lazy `signal` getter, a literal cost 9% of a no-op job's CPU in profiles.
+ */
+export class RunningJobContext<M extends JobMap, N extends JobName<M>> implements JobContext<M, N> {
+  readonly job: Job<M, N>;
+  readonly #claimed: ClaimedJob;
+  readonly #adapter: StorageAdapter;
+  readonly #control: RunControl;
+  readonly #onProgress: (progress: Json) => void;
+
+  constructor(
+    claimed: ClaimedJob,
+    adapter: StorageAdapter,
+    control: RunControl,
+    onProgress: (progress: Json) => void,
+  ) {
+    this.job = claimed as unknown as Job<M, N>;
+    this.#claimed = claimed;
+    this.#adapter = adapter;
+    this.#control = control;
+    this.#onProgress = onProgress;
+  }
+
+  get id(): string {
+    return this.#claimed.id;
+  }
+
+  get name(): N {
+    return this.#claimed.name as N;
+  }
+
+  get payload(): M[N]["payload"] {
+    return this.job.payload;
+  }
+
+  get attempt(): number {
+    return this.#claimed.attempts;
+  }
+
+  get signal(): AbortSignal {
+    return this.#control.signal;
+  }
+
+  async updateProgress(progress: Json): Promise<void> {
+    const { queue, id, leaseToken } = this.#claimed;
+    assertJson(progress, `Progress of job ${id}`, DEFAULT_MAX_PAYLOAD_BYTES);
+    if (!(await this.#adapter.updateProgress(queue, id, leaseToken, progress))) {
+      throw new QueueFlowError(
+        "QF_LEASE_LOST",
+        `Job ${id} is no longer leased by this worker (cancelled, or its lease expired); stop working on it.`,
       );
-      if (!ok) {
-        throw new QueueFlowError(
-          "QF_LEASE_LOST",
-          `Job ${claimed.id} is no longer leased by this worker (cancelled, or its lease expired); stop working on it.`,
-        );
-      }
-      onProgress(progress);
-    },
-    snooze(delayMs: number): never {
-      assertNonNegativeInt(delayMs, "snooze delayMs");
-      throw new SnoozeSignal(delayMs);
-    },
-  };
+    }
+    this.#onProgress(progress);
+  }
+
+  snooze(delayMs: number): never {
+    assertNonNegativeInt(delayMs, "snooze delayMs");
+    throw new SnoozeSignal(delayMs);
+  }
 }

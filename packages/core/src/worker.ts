@@ -5,7 +5,8 @@ import { isQueueFlowError, isUnrecoverableError, QueueFlowError } from "./errors
 import { TypedEmitter } from "./events.js";
 import { type BandWeights, WeightedBands } from "./fairness.js";
 import type { AttemptError, Json } from "./job.js";
-import { createJobContext, isSnooze, type JobContext } from "./job-context.js";
+import { isSnooze, type JobContext, RunningJobContext } from "./job-context.js";
+import { RunControl } from "./run-control.js";
 import { fireDueSchedules } from "./scheduler.js";
 import { SettleBatcher } from "./settle-batcher.js";
 import type { AnyJobMap, Job, JobMap, JobName } from "./types.js";
@@ -87,13 +88,21 @@ export type WorkerEvents<M extends JobMap> = {
 
 interface Running {
   job: ClaimedJob;
-  abort: AbortController;
+  control: RunControl;
   done: Promise<void>;
 }
 
 const MAX_STACK = 8 * 1024;
 const MIN_POLL_MS = 25;
 const MAX_ERROR_BACKOFF_MS = 10_000;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
 
 function toAttemptError(err: unknown, attempt: number): AttemptError {
   const e = err instanceof Error ? err : new Error(String(err));
@@ -268,8 +277,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   }
 
   #start(job: ClaimedJob): void {
-    const abort = new AbortController();
-    const running: Running = { job, abort, done: Promise.resolve() };
+    const running: Running = { job, control: new RunControl(), done: Promise.resolve() };
     this.#running.set(job.id, running);
     running.done = this.#execute(running).finally(() => {
       this.#running.delete(job.id);
@@ -277,12 +285,12 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     });
   }
 
-  async #execute({ job, abort }: Running): Promise<void> {
+  async #execute({ job, control }: Running): Promise<void> {
     const typed = job as unknown as Job<M>;
     if (this.listenerCount("active") > 0) this.emit("active", typed);
     let settlement: Settlement;
     try {
-      const result = await this.#invoke(job, abort);
+      const result = await this.#invoke(job, control);
       const value = result === undefined ? null : result;
       assertJson(value, `Result of job ${job.id}`, DEFAULT_MAX_PAYLOAD_BYTES);
       settlement = { kind: "complete", id: job.id, token: job.leaseToken, result: value };
@@ -318,8 +326,8 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     }
   }
 
-  /** Run the handler, settling early if its signal aborts (timeout, lost lease, close). */
-  #invoke(job: ClaimedJob, abort: AbortController): Promise<unknown> {
+  /** Run the handler, settling early if the run aborts (timeout, lost lease, close). */
+  #invoke(job: ClaimedJob, control: RunControl): Promise<unknown> {
     const handler = (
       this.#handlers as unknown as Record<string, Handler<M, JobName<M>> | undefined>
     )[job.name];
@@ -337,23 +345,37 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
         timeoutMs === undefined
           ? undefined
           : setTimeout(() => {
-              abort.abort(
+              control.abort(
                 new QueueFlowError("QF_TIMEOUT", `Job ${job.id} timed out after ${timeoutMs} ms.`),
               );
             }, timeoutMs);
-      const onAbort = () => reject(abort.signal.reason);
-      abort.signal.addEventListener("abort", onAbort, { once: true });
-      const ctx = createJobContext<M, JobName<M>>(job, this.adapter, abort.signal, (progress) =>
-        this.emit("progress", job as unknown as Job<M>, progress),
+      control.onAbort(reject);
+      const ctx = new RunningJobContext<M, JobName<M>>(
+        job,
+        this.adapter,
+        control,
+        this.#onProgress(job),
       );
-      Promise.resolve()
-        .then(() => handler(ctx))
-        .then(resolve, reject)
-        .finally(() => {
-          clearTimeout(timer);
-          abort.signal.removeEventListener("abort", onAbort);
-        });
+      const done = (settle: () => void) => {
+        if (timer) clearTimeout(timer);
+        settle();
+      };
+      try {
+        const result = handler(ctx);
+        if (isThenable(result)) {
+          result.then(
+            (value) => done(() => resolve(value)),
+            (err: unknown) => done(() => reject(err)),
+          );
+        } else done(() => resolve(result));
+      } catch (err) {
+        done(() => reject(err));
+      }
     });
+  }
+
+  #onProgress(job: ClaimedJob): (progress: Json) => void {
+    return (progress) => this.emit("progress", job as unknown as Job<M>, progress);
   }
 
   #failure(job: ClaimedJob, err: unknown): Settlement {
@@ -395,7 +417,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     );
     ok.forEach((extended, i) => {
       if (extended) return;
-      running[i]!.abort.abort(
+      running[i]!.control.abort(
         new QueueFlowError(
           "QF_LEASE_LOST",
           `Job ${running[i]!.job.id} was cancelled or recovered by another worker while running.`,
@@ -441,7 +463,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     const finished = Promise.all([...this.#running.values()].map((r) => r.done));
     await Promise.race([finished, sleep(timeoutMs)]);
     for (const r of this.#running.values()) {
-      r.abort.abort(new QueueFlowError("QF_CLOSED", `Worker closed while job ${r.job.id} ran.`));
+      r.control.abort(new QueueFlowError("QF_CLOSED", `Worker closed while job ${r.job.id} ran.`));
     }
     await Promise.all([...this.#running.values()].map((r) => r.done));
     await this.#batcher.drain();
