@@ -1,0 +1,25 @@
+export { claimTests } from "./claim.js";
+export { deadLetterTests } from "./dead-letters.js";
+export { enqueueTests } from "./enqueue.js";
+export type {
+  AdapterFactory,
+  ConformanceOptions,
+  ResolvedConformanceOptions,
+} from "./factory.js";
+export { resolveOptions } from "./factory.js";
+export type { WaitForOptions } from "./helpers.js";
+export {
+  claimAll,
+  enqueueOne,
+  newJob,
+  uniqueQueue,
+  waitFor,
+} from "./helpers.js";
+export { inspectTests } from "./inspect.js";
+export { lifecycleTests } from "./lifecycle.js";
+export { manageTests } from "./manage.js";
+export { recoverTests } from "./recover.js";
+export { runAdapterConformance } from "./run.js";
+export { scheduleTests } from "./schedules.js";
+export { settleTests } from "./settle.js";
+export { wakeUpTests } from "./wake-up.js";

@@ -1,0 +1,8 @@
+import { runAdapterConformance } from "@queueflow/adapter-tests";
+import { MemoryAdapter } from "@queueflow/core";
+
+runAdapterConformance({
+  name: "memory",
+  capabilities: { wakeUp: true, transactions: false },
+  create: () => new MemoryAdapter(),
+});
