@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs QueueFlow's main job, from any state (a fresh clone with only Node and npm included):
+# bootstraps (pinned pnpm, dependencies, build), then `pnpm start`, which for now runs the
+# quickstart example (examples/quickstart). Extra arguments go to it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# shellcheck source=scripts/bootstrap.sh
+source scripts/bootstrap.sh
+
+exec pnpm start "$@"
