@@ -36,9 +36,9 @@ for (const concurrency of [1, 10, 100]) {
     `| processing, no-op, concurrency ${concurrency} (${fmt(jobs)} jobs) | ${fmtSummary(s)} jobs/s |`,
   );
 }
-const small = await repeat("claim cost, 10k waiting", () => claimCostMicros(10_000, 5_000));
+const small = await repeat("claim cost, 10k waiting", () => claimCostMicros(10_000, 8_000));
 const large = await repeat(`claim cost, ${fmt(bigStore)} waiting`, () =>
-  claimCostMicros(bigStore, 5_000),
+  claimCostMicros(bigStore, 8_000),
 );
 rows.push(`| claim+settle, 10,000 waiting | ${fmtSummary(small, 2)} µs |`);
 rows.push(`| claim+settle, ${fmt(bigStore)} waiting | ${fmtSummary(large, 2)} µs |`);

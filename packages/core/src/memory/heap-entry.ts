@@ -60,3 +60,56 @@ export class EntryHeap {
     if (this.heap.size > 2 * liveCount + COMPACT_SLACK) this.heap.retain(isLive);
   }
 }
+
+/**
+ * A priority level's waiting line. Most jobs arrive in order (due now, each after the last),
+ * so they go to a plain FIFO run and a claim takes them in O(1) whatever the queue's size;
+ * only out-of-order arrivals (promoted, retried or recovered jobs) pay for the heap. The next
+ * job is the earlier of the run's head and the heap's top. The O(log n) heap alone made a
+ * claim 1.6× dearer at 1,000,000 waiting jobs than at 10,000 (bench/).
+ */
+export class EntryQueue {
+  private run: HeapEntry[] = [];
+  private head = 0;
+  private readonly heap = new EntryHeap();
+
+  push(job: StoredJob, key: number): void {
+    const entry = new HeapEntry(key, job, job.stamp);
+    const last = this.run.length > this.head ? this.run[this.run.length - 1] : undefined;
+    if (last === undefined || !entryBefore(entry, last)) this.run.push(entry);
+    else this.heap.push(job, key);
+  }
+
+  popLive(): HeapEntry | undefined {
+    const fromRun = this.peekRun();
+    const fromHeap = this.heap.peekLive();
+    if (fromHeap !== undefined && (fromRun === undefined || entryBefore(fromHeap, fromRun))) {
+      return this.heap.popLive();
+    }
+    if (fromRun !== undefined) this.head++;
+    this.shrinkRun();
+    return fromRun;
+  }
+
+  /** Call after an entry went stale, with how many entries are still live. */
+  compactIfSparse(liveCount: number): void {
+    if (this.run.length - this.head > 2 * liveCount + COMPACT_SLACK) {
+      this.run = this.run.slice(this.head).filter(isLive);
+      this.head = 0;
+    }
+    this.heap.compactIfSparse(liveCount);
+  }
+
+  private peekRun(): HeapEntry | undefined {
+    while (this.head < this.run.length && !isLive(this.run[this.head]!)) this.head++;
+    return this.run[this.head];
+  }
+
+  /** Drop the consumed prefix once it is most of the array, amortised O(1) per pop. */
+  private shrinkRun(): void {
+    if (this.head > 1024 && this.head * 2 > this.run.length) {
+      this.run = this.run.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import type { JobCounts } from "../contract.js";
 import type { JobState } from "../job.js";
 import { isTerminal } from "../job.js";
-import { EntryHeap } from "./heap-entry.js";
+import { EntryHeap, EntryQueue } from "./heap-entry.js";
 import { StateIndex } from "./state-index.js";
 import type { StoredJob } from "./stored-job.js";
 
@@ -32,7 +32,7 @@ export class JobTable {
     dead: new StateIndex(),
     cancelled: new StateIndex(),
   };
-  private readonly waiting: EntryHeap[] = [];
+  private readonly waiting: EntryQueue[] = [];
   /** Live entries per waiting heap; a heap's size includes stale entries. */
   private readonly waitingLive: number[] = [];
   private readonly delayed = new EntryHeap();
@@ -42,7 +42,7 @@ export class JobTable {
 
   constructor() {
     for (let p = MIN_PRIORITY; p <= MAX_PRIORITY; p++) {
-      this.waiting.push(new EntryHeap());
+      this.waiting.push(new EntryQueue());
       this.waitingLive.push(0);
     }
   }
@@ -108,7 +108,7 @@ export class JobTable {
     const floor = Math.max(MIN_PRIORITY, lowest);
     while (level >= floor && this.waitingLive[level] === 0) level--;
     if (level < floor) return undefined;
-    const entry = (this.waiting[level] as EntryHeap).popLive();
+    const entry = (this.waiting[level] as EntryQueue).popLive();
     if (entry === undefined) {
       throw new Error(`memory adapter: waiting heap ${level} lost a live entry (a bug)`);
     }
@@ -157,7 +157,7 @@ export class JobTable {
     if (from === "waiting") {
       const live = (this.waitingLive[job.priority] as number) - 1;
       this.waitingLive[job.priority] = live;
-      (this.waiting[job.priority] as EntryHeap).compactIfSparse(live);
+      (this.waiting[job.priority] as EntryQueue).compactIfSparse(live);
     } else if (from === "delayed") {
       this.delayed.compactIfSparse(this.indexes.delayed.live);
     } else if (from === "active") {
@@ -167,7 +167,7 @@ export class JobTable {
 
   private enterHeap(job: StoredJob): void {
     if (job.state === "waiting") {
-      (this.waiting[job.priority] as EntryHeap).push(job, job.runAt);
+      (this.waiting[job.priority] as EntryQueue).push(job, job.runAt);
       this.waitingLive[job.priority] = (this.waitingLive[job.priority] as number) + 1;
     } else if (job.state === "delayed") {
       this.delayed.push(job, job.runAt);
