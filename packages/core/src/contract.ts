@@ -23,7 +23,8 @@ export interface HealthStatus {
 export interface EnqueueOptions {
   /**
    * The caller's open transaction or client, for stores with transactions: the jobs are
-   * added inside it, so a rollback un-adds them. Adapters without the capability reject it.
+   * added inside it, so a rollback un-adds them. Adapters without the capability reject it
+   * with `QF_NOT_SUPPORTED`.
    */
   tx?: unknown;
 }
@@ -35,7 +36,10 @@ export interface EnqueueResult {
   created: boolean;
 }
 
-/** A rate limit: at most `max` jobs of the queue start in any window of `windowMs`. */
+/**
+ * A rate limit: at most `max` jobs of the queue start in any window of `windowMs` — a
+ * sliding window, so fixed buckets that allow 2 × max across a boundary do not conform.
+ */
 export interface RateLimit {
   max: number;
   windowMs: number;
@@ -237,7 +241,11 @@ export interface StorageAdapter {
   claim(request: ClaimRequest): Promise<ClaimResult>;
 
   // settle
-  /** Apply settlements; each is fenced by its token. Outcomes come back in input order. */
+  /**
+   * Apply settlements; each is fenced by its token (an unknown job id is `lease_lost` too).
+   * A retry or snooze with `delayMs <= 0` makes the job waiting at once. Outcomes come back
+   * in input order.
+   */
   settle(queue: string, settlements: Settlement[]): Promise<SettleOutcome[]>;
   /** Push leases out by `leaseMs` from now. False for a job whose token is stale. */
   extendLeases(
@@ -248,13 +256,17 @@ export interface StorageAdapter {
   /** Store progress on an active job. False when the token is stale. */
   updateProgress(queue: string, id: string, token: string, progress: Json): Promise<boolean>;
   /**
-   * Cancel a job that is not terminal (an active job's lease is voided, so its worker's
-   * settle is refused). Returns the resulting state, or null when the job does not exist.
+   * Cancel a job that is not terminal, setting `finishedAt` (an active job's lease is voided,
+   * so its worker's settle is refused). Returns the resulting state (a terminal job keeps
+   * its own), or null when the job does not exist.
    */
   cancel(queue: string, id: string): Promise<JobState | null>;
 
   // recover
-  /** Return jobs whose lease has expired to waiting, or to dead past `maxStalls`. */
+  /**
+   * Return jobs whose lease has expired to waiting (stalls + 1, keeping their place in line),
+   * or to dead past `maxStalls`, recording an AttemptError named `StalledError` on the job.
+   */
   recoverStalled(request: RecoverRequest): Promise<RecoverResult>;
 
   // inspect

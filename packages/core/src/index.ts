@@ -76,5 +76,11 @@ export {
   assertQueueName,
   DEFAULT_MAX_PAYLOAD_BYTES,
 } from "./validate.js";
-export type { Handler, Handlers, WorkerEvents, WorkerOptions } from "./worker.js";
+export type {
+  Handler,
+  Handlers,
+  RetentionOptions,
+  WorkerEvents,
+  WorkerOptions,
+} from "./worker.js";
 export { Worker } from "./worker.js";

@@ -74,7 +74,10 @@ export interface JobRecord {
   stalls: number;
 }
 
-/** A job as handed to the store at enqueue. The store sets state, times and counters. */
+/**
+ * A job as handed to the store at enqueue. The store sets state, times and counters
+ * (attempts and stalls 0, errors empty, progress and result null, lease fields null).
+ */
 export interface NewJob {
   id: string;
   queue: string;

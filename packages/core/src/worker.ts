@@ -53,6 +53,12 @@ export interface WorkerOptions {
   fairness?: { mode: "strict" } | { mode: "weighted"; weights: BandWeights };
   /** Custom backoffs, referenced by jobs as `{ type: "custom", name }`. */
   backoffStrategies?: Record<string, BackoffFunction>;
+  /**
+   * Delete finished jobs once they are older than these ages (ms), checked every
+   * `intervalMs` (default 60 s) in bounded batches. Default: keep everything (call
+   * `queue.clean()` yourself).
+   */
+  retention?: RetentionOptions;
   /** Fire the queue's schedules from this worker; default true. */
   runSchedules?: boolean;
   /** How often schedules are checked; default 1 s. */
@@ -65,6 +71,14 @@ export interface WorkerOptions {
   autostart?: boolean;
   /** Kept on claimed jobs for inspection; default host-pid-random. */
   workerId?: string;
+}
+
+/** How long finished jobs are kept; see {@link WorkerOptions.retention}. */
+export interface RetentionOptions {
+  completedMs?: number;
+  deadMs?: number;
+  cancelledMs?: number;
+  intervalMs?: number;
 }
 
 /** Events a {@link Worker} emits. */
@@ -95,6 +109,8 @@ interface Running {
 const MAX_STACK = 8 * 1024;
 const MIN_POLL_MS = 25;
 const MAX_ERROR_BACKOFF_MS = 10_000;
+const RETENTION_BATCH = 1000;
+const RETENTION_ROUNDS = 10;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -183,6 +199,9 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     await this.adapter.connect();
     this.#every(this.#opts.heartbeatMs ?? Math.floor(this.#leaseMs / 3), () => this.#heartbeat());
     this.#every(this.#opts.stalledIntervalMs ?? 15_000, () => this.#recoverStalled());
+    const retention = this.#opts.retention;
+    if (retention)
+      this.#every(retention.intervalMs ?? 60_000, () => this.#applyRetention(retention));
     if (this.#opts.runSchedules ?? true) {
       this.#every(this.#opts.scheduleIntervalMs ?? 1000, () =>
         fireDueSchedules(this.adapter, this.queue).then(() => undefined),
@@ -434,6 +453,28 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     });
     for (const id of recovered) this.emit("stalled", id, "waiting");
     for (const id of dead) this.emit("stalled", id, "dead");
+  }
+
+  async #applyRetention(retention: RetentionOptions): Promise<void> {
+    const ages = [
+      ["completed", retention.completedMs],
+      ["dead", retention.deadMs],
+      ["cancelled", retention.cancelledMs],
+    ] as const;
+    const now = await this.adapter.now();
+    for (const [state, age] of ages) {
+      if (age === undefined) continue;
+      // Bounded per tick so a large backlog is worked off over several ticks, not one long one.
+      for (let round = 0; round < RETENTION_ROUNDS; round++) {
+        const removed = await this.adapter.clean({
+          queue: this.queue,
+          state,
+          finishedBefore: now - age,
+          limit: RETENTION_BATCH,
+        });
+        if (removed < RETENTION_BATCH) break;
+      }
+    }
   }
 
   #installSignalHandlers(): void {

@@ -352,6 +352,32 @@ describe("Worker", () => {
   });
 });
 
+describe("Worker retention", () => {
+  it("deletes completed jobs past their retention age and keeps dead ones it was not told to", async () => {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    type J = { ok: { payload: null; result: null }; bad: { payload: null; result: null } };
+    const queue = new Queue<J>(name, { adapter });
+    const ok = await queue.add("ok", null);
+    await queue.add("bad", null, { attempts: 1 });
+    const w = new Worker<J>(
+      name,
+      {
+        ok: () => null,
+        bad: () => {
+          throw new Error("no");
+        },
+      },
+      { adapter, retention: { completedMs: 0, intervalMs: 10 } },
+    );
+    await waitFor(async () => (await queue.counts()).dead === 1, { what: "the dead job" });
+    // Only a finished job can be cleaned, so its disappearance proves it completed first.
+    await waitFor(async () => (await queue.getJob(ok.id)) === null, { what: "retention" });
+    await w.close();
+    expect(await queue.counts()).toMatchObject({ waiting: 0, active: 0, completed: 0, dead: 1 });
+  });
+});
+
 describe("Queue input", () => {
   it("rejects a payload that fails its schema, storing nothing", async () => {
     const adapter = new MemoryAdapter();
