@@ -1,36 +1,9 @@
 import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import type { ClaimedJob, ScheduleRecord } from "../contract.js";
-import type { JobState, NewJob } from "../job.js";
-import { MemoryAdapter } from "./memory-adapter.js";
-
-const T0 = 1_700_000_000_000;
-
-function setup() {
-  const clock = { t: T0 };
-  const adapter = new MemoryAdapter({ now: () => clock.t });
-  return { adapter, clock };
-}
-
-let nextId = 0;
-
-function job(overrides: Partial<NewJob> = {}): NewJob {
-  return {
-    id: `job-${++nextId}`,
-    queue: "q",
-    name: "task",
-    payload: { n: nextId },
-    priority: 5,
-    maxAttempts: 3,
-    backoff: null,
-    timeoutMs: null,
-    dedupKey: null,
-    metadata: {},
-    delayMs: 0,
-    runAt: null,
-    ...overrides,
-  };
-}
+import type { JobState } from "../job.js";
+import type { MemoryAdapter } from "./memory-adapter.js";
+import { job, setup, T0 } from "./test-support.js";
 
 async function claimAll(adapter: MemoryAdapter, limit = 1000): Promise<ClaimedJob[]> {
   const request = { queue: "q", workerId: "w", limit, leaseMs: 1000, priorityRange: null };
