@@ -17,9 +17,12 @@ import { buildSchedule, type ScheduleJob, type ScheduleWhen } from "./schedule.j
 import type { AnyJobMap, Job, JobMap, JobName, JobSchemas } from "./types.js";
 import {
   assertJobId,
+  assertJobState,
+  assertJson,
   assertNonNegativeInt,
   assertPositiveInt,
   assertQueueName,
+  assertTerminalState,
   DEFAULT_MAX_PAYLOAD_BYTES,
 } from "./validate.js";
 
@@ -172,6 +175,7 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
     state: JobState,
     options: ListOptions = {},
   ): Promise<{ jobs: Job<M>[]; nextCursor: string | null }> {
+    assertJobState(state);
     const limit = options.limit ?? 100;
     assertPositiveInt(limit, "limit");
     if (limit > 1000) {
@@ -279,6 +283,9 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
   ): Promise<string[]> {
     const list = Array.isArray(ids) ? ids : [ids];
     for (const id of list) assertJobId(id);
+    if (options.payloadPatch !== undefined) {
+      assertJson(options.payloadPatch, "payloadPatch", this.#maxPayloadBytes);
+    }
     return (await this.#store()).retryJobs({
       queue: this.name,
       ids: list,
@@ -301,6 +308,7 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
     olderThanMs: number;
     limit?: number;
   }): Promise<number> {
+    assertTerminalState(options.state);
     assertNonNegativeInt(options.olderThanMs, "olderThanMs");
     const limit = options.limit ?? 1000;
     assertPositiveInt(limit, "limit");

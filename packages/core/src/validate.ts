@@ -1,5 +1,5 @@
 import { QueueFlowError } from "./errors.js";
-import type { Json } from "./job.js";
+import { JOB_STATES, type JobState, type Json, TERMINAL_STATES } from "./job.js";
 
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const JOB_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -106,6 +106,26 @@ export function assertJson(value: unknown, what: string, maxBytes: number): asse
       "QF_PAYLOAD_TOO_LARGE",
       `${what} is ${bytes} bytes, over the limit of ${maxBytes}; store large data elsewhere and pass a reference, or raise maxPayloadBytes.`,
       { details: { bytes, maxBytes } },
+    );
+  }
+}
+
+/** One of the lifecycle states. */
+export function assertJobState(state: unknown): asserts state is JobState {
+  if (!JOB_STATES.includes(state as JobState)) {
+    throw invalid(
+      `Unknown job state ${JSON.stringify(state)}; use one of ${JOB_STATES.join(", ")}.`,
+    );
+  }
+}
+
+/** One of the terminal states, the only ones `clean` may delete. */
+export function assertTerminalState(
+  state: unknown,
+): asserts state is "completed" | "dead" | "cancelled" {
+  if (!TERMINAL_STATES.includes(state as JobState)) {
+    throw invalid(
+      `clean() only deletes finished jobs: use ${TERMINAL_STATES.join(", ")}, got ${JSON.stringify(state)}.`,
     );
   }
 }

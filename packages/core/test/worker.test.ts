@@ -422,4 +422,18 @@ describe("Queue input", () => {
     await queue.close();
     await expect(queue.counts()).rejects.toSatisfy((err) => isQueueFlowError(err, "QF_CLOSED"));
   });
+
+  it("refuses unknown states, non-terminal clean and non-JSON patches before touching the store", async () => {
+    const queue = new Queue<Jobs>(freshQueue(), { adapter: new MemoryAdapter() });
+    const job = await queue.add("email.send", { to: "a" });
+    const invalid = (err: unknown) => isQueueFlowError(err, "QF_INVALID_ARGUMENT");
+    await expect(queue.listJobs("stuck" as never)).rejects.toSatisfy(invalid);
+    await expect(queue.clean({ state: "waiting" as never, olderThanMs: 0 })).rejects.toSatisfy(
+      invalid,
+    );
+    await expect(
+      queue.retry(job.id, { payloadPatch: { when: new Date() } as never }),
+    ).rejects.toSatisfy((err) => isQueueFlowError(err, "QF_INVALID_PAYLOAD"));
+    expect((await queue.getJob(job.id))?.state).toBe("waiting");
+  });
 });
