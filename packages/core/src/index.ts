@@ -52,6 +52,7 @@ export type { JobOptions } from "./job-options.js";
 export { buildNewJob } from "./job-options.js";
 export type { MemoryAdapterOptions } from "./memory/index.js";
 export { MemoryAdapter } from "./memory/index.js";
+export type { AddContext, Middleware, ProcessContext, SettleContext } from "./middleware.js";
 export type { Priority, PriorityFactors, PriorityLevel } from "./priority.js";
 export {
   calculatePriority,

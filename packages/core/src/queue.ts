@@ -13,6 +13,7 @@ import { QueueFlowError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
 import type { JobState, Json } from "./job.js";
 import { buildNewJob, type JobOptions } from "./job-options.js";
+import { type Middleware, runWithMiddleware } from "./middleware.js";
 import { buildSchedule, type ScheduleJob, type ScheduleWhen } from "./schedule.js";
 import type { AnyJobMap, Job, JobMap, JobName, JobSchemas } from "./types.js";
 import {
@@ -36,6 +37,8 @@ export interface QueueOptions<M extends JobMap> {
   maxPayloadBytes?: number;
   /** Options applied to every job unless `add` overrides them. */
   defaultJobOptions?: JobOptions;
+  /** Hooks around every add (tracing, metrics, logging). */
+  middleware?: Middleware[];
 }
 
 /** Events a {@link Queue} emits for what it did itself. */
@@ -74,6 +77,7 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
   readonly #schemas: JobSchemas<M>;
   readonly #maxPayloadBytes: number;
   readonly #defaults: JobOptions;
+  readonly #middleware: Middleware[];
   #ready: Promise<void> | undefined;
   #closed = false;
 
@@ -87,6 +91,7 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
     this.#maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     assertPositiveInt(this.#maxPayloadBytes, "maxPayloadBytes");
     this.#defaults = options.defaultJobOptions ?? {};
+    this.#middleware = options.middleware ?? [];
   }
 
   async #store(): Promise<StorageAdapter> {
@@ -157,7 +162,12 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
     );
     if (built.length === 0) return [];
     const store = await this.#store();
-    const results = await store.enqueue(built, enqueue);
+    const results = await runWithMiddleware(
+      this.#middleware,
+      "add",
+      { queue: this.name, jobs: built },
+      () => store.enqueue(built, enqueue),
+    );
     if (this.listenerCount("added") > 0) {
       for (const r of results) if (r.created) this.emit("added", r.job as Job<M>);
     }

@@ -6,6 +6,7 @@ import { TypedEmitter } from "./events.js";
 import { type BandWeights, WeightedBands } from "./fairness.js";
 import type { AttemptError, Json } from "./job.js";
 import { isSnooze, type JobContext, RunningJobContext } from "./job-context.js";
+import { type Middleware, runWithMiddleware } from "./middleware.js";
 import { RunControl } from "./run-control.js";
 import { fireDueSchedules } from "./scheduler.js";
 import { SettleBatcher } from "./settle-batcher.js";
@@ -71,6 +72,8 @@ export interface WorkerOptions {
   autostart?: boolean;
   /** Kept on claimed jobs for inspection; default host-pid-random. */
   workerId?: string;
+  /** Hooks around every attempt and its settle (tracing, metrics, logging). */
+  middleware?: Middleware[];
 }
 
 /** How long finished jobs are kept; see {@link WorkerOptions.retention}. */
@@ -108,6 +111,7 @@ interface Running {
 
 const MAX_STACK = 8 * 1024;
 const MIN_POLL_MS = 25;
+const MAX_BATCH = 1000;
 const MAX_ERROR_BACKOFF_MS = 10_000;
 const RETENTION_BATCH = 1000;
 const RETENTION_ROUNDS = 10;
@@ -145,8 +149,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   readonly adapter: StorageAdapter;
   readonly id: string;
   readonly #handlers: Handlers<M>;
-  readonly #concurrency: number;
-  readonly #batchSize: number;
+  #concurrency: number;
   readonly #leaseMs: number;
   readonly #opts: WorkerOptions;
   readonly #bands: WeightedBands | undefined;
@@ -170,8 +173,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     this.adapter = options.adapter ?? defaultAdapter();
     this.#concurrency = options.concurrency ?? 1;
     assertPositiveInt(this.#concurrency, "concurrency");
-    this.#batchSize = Math.min(options.batchSize ?? this.#concurrency, 1000);
-    assertPositiveInt(this.#batchSize, "batchSize");
+    if (options.batchSize !== undefined) assertPositiveInt(options.batchSize, "batchSize");
     this.#leaseMs = options.leaseMs ?? 30_000;
     assertPositiveInt(this.#leaseMs, "leaseMs");
     this.id = options.workerId ?? `${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
@@ -186,6 +188,23 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   /** Number of jobs running now. */
   get running(): number {
     return this.#running.size;
+  }
+
+  /** Handlers this worker runs at once. */
+  get concurrency(): number {
+    return this.#concurrency;
+  }
+
+  /**
+   * Change concurrency on a running worker (an autoscaler's knob). Raising it claims more at
+   * once; lowering it lets running jobs finish and claims again only below the new limit,
+   * so no job is dropped or interrupted.
+   * @throws QueueFlowError `QF_INVALID_ARGUMENT` unless `n` is a positive integer.
+   */
+  setConcurrency(n: number): void {
+    assertPositiveInt(n, "concurrency");
+    this.#concurrency = n;
+    this.#slotFreed.fire();
   }
 
   /** Start claiming (done by the constructor unless `autostart: false`). Idempotent. */
@@ -237,7 +256,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
         await this.#slotFreed.wait();
         continue;
       }
-      const limit = Math.min(free, this.#batchSize);
+      const limit = Math.min(free, this.#opts.batchSize ?? this.#concurrency, MAX_BATCH);
       let claimed: ClaimResult;
       try {
         claimed = await this.#claim(limit);
@@ -307,9 +326,13 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   async #execute({ job, control }: Running): Promise<void> {
     const typed = job as unknown as Job<M>;
     if (this.listenerCount("active") > 0) this.emit("active", typed);
+    const middleware = this.#opts.middleware ?? [];
+    const ctx = { queue: this.queue, workerId: this.id, job };
     let settlement: Settlement;
     try {
-      const result = await this.#invoke(job, control);
+      const result = await runWithMiddleware(middleware, "process", ctx, () =>
+        this.#invoke(job, control),
+      );
       const value = result === undefined ? null : result;
       assertJson(value, `Result of job ${job.id}`, DEFAULT_MAX_PAYLOAD_BYTES);
       settlement = { kind: "complete", id: job.id, token: job.leaseToken, result: value };
@@ -318,7 +341,10 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     }
     let outcome: "ok" | "lease_lost";
     try {
-      outcome = await this.#batcher.settle(settlement);
+      const settling = settlement;
+      outcome = await runWithMiddleware(middleware, "settle", { ...ctx, settlement }, () =>
+        this.#batcher.settle(settling),
+      );
     } catch (err) {
       // The job stays active in the store; its lease expires and recovery brings it back.
       this.emit("error", err);
