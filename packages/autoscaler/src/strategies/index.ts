@@ -1,0 +1,13 @@
+export type { AggressiveOptions } from "./aggressive.js";
+export { aggressive } from "./aggressive.js";
+export { clampWorkers } from "./bounds.js";
+export type { ConservativeOptions } from "./conservative.js";
+export { conservative } from "./conservative.js";
+export type { HoltState, LinearFit } from "./forecast.js";
+export { holt, linearRegression } from "./forecast.js";
+export type { PredictiveOptions } from "./predictive.js";
+export { predictive } from "./predictive.js";
+export type { SloOptions } from "./slo.js";
+export { slo } from "./slo.js";
+export type { ThresholdsOptions } from "./thresholds.js";
+export { thresholds } from "./thresholds.js";
