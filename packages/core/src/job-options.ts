@@ -88,7 +88,8 @@ export function buildNewJob(
       throw new QueueFlowError("QF_INVALID_ARGUMENT", "runAt must be a valid Date or epoch ms.");
     }
   }
-  const metadata = options.metadata ?? {};
+  // A copy: defaults are shared by every job, and middleware writes trace context into it.
+  const metadata = { ...options.metadata };
   assertJson(metadata, `Metadata of "${name}"`, maxPayloadBytes);
   return {
     id: options.jobId ?? crypto.randomUUID(),

@@ -8,7 +8,11 @@ export interface AddContext {
   jobs: NewJob[];
 }
 
-/** What a `process` or `settle` middleware sees: the attempt being run. */
+/**
+ * What a `process` or `settle` middleware sees: the attempt being run. `job` is the same
+ * object in both hooks of one attempt, so a middleware may key per-attempt state on it
+ * (a WeakMap) to carry it from `process` to `settle`.
+ */
 export interface ProcessContext {
   queue: string;
   workerId: string;
