@@ -1,0 +1,20 @@
+--[[ has-work: whether a claim now would lease at least one job (ignoring priority ranges).
+  waitForWork asks this before it blocks, so work that arrived between a worker's empty
+  claim and its wait is not missed.
+  KEYS[1] jobPrefix  KEYS[2] ready  KEYS[3] timers  KEYS[4] waiting  KEYS[5] delayed
+  KEYS[6] meta  KEYS[7] marker  KEYS[8] settings  KEYS[9] leases  KEYS[10] starts
+  Returns {1} when work is claimable. Else {0, ms until the next delayed job falls due or
+  the rate window frees a slot | false}, and the marker list is emptied: a marker left
+  there was pushed when no one was blocked and the work it announced is not claimable
+  (paused, capped, or already taken), and the caller's wait is bounded by the time returned,
+  so dropping it loses no wake-up. Everything that changes this answer later pushes afresh. ]]
+-- @include common
+
+local now = nowMs()
+promoteDue(now)
+local settings = readSettings()
+if redis.call('ZCARD', K.ready) > 0 and roomFor(settings, now, 1) > 0 then return { 1 } end
+redis.call('DEL', K.marker)
+local wakeAt = nextWakeAt(settings)
+if wakeAt then wakeAt = math.max(0, wakeAt - now) end
+return { 0, wakeAt }

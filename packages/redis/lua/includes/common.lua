@@ -1,0 +1,183 @@
+--[[ common: helpers every script shares (inlined by scripts/gen-lua.mjs).
+  Uses K, the table the generator builds from the script's KEYS header.
+
+  Job hash fields (absent = the default in parentheses):
+    o  "<priority> <maxAttempts> <createdAt> <insertion seq> <name>": the fields no
+       transition changes, packed into one. A 200-byte payload makes Redis store the hash
+       as a hashtable, where every field costs ~50 bytes of overhead; packing these five
+       saves ~200 bytes per job (measured with scripts/measure-memory.mjs).
+    d payload JSON  s state  r runAt  a attempts (0)  b backoff JSON (null)
+    t timeoutMs (null)  k dedupKey (null)  md metadata JSON ({})  sa startedAt (null)
+    f finishedAt (null)  lt leaseToken (null)  le leaseExpiresAt (null)  w workerId (null)
+    pg progress JSON (null)  rs result JSON (null)  e errors JSON array ([])
+    en latest error name (null)  sl stalls (0)
+
+  Claim order (ready ZSET): priority high to low, then runAt, then insertion, made exact:
+    score  = (20 - priority) * 2^42 + clamp(runAt, 0, 2^42 - 1)
+    member = 12 hex digits of the insertion seq .. id
+  2^42 ms reaches the year 2109 and 21 * 2^42 < 2^53, so every score is an integer a double
+  holds exactly: no two (priority, runAt) pairs collide. Equal scores are ordered by member
+  bytes, and the fixed-width hex seq makes that insertion order (up to 2^48 jobs a queue).
+  A runAt before 1970 or after 2109 is clamped for ordering only; the job keeps its runAt. ]]
+
+local SPAN = 4398046511104 -- 2^42
+-- Due delayed jobs moved to ready per call: bounds each script's run time. Counts stay exact
+-- beyond it (see counts); claim order may lag by one call when more fell due at once.
+local PROMOTE_MAX = 1000
+
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Integers as plain digits: Lua's own tostring switches to exponents past 14 digits.
+local function int(x)
+  return string.format('%d', x)
+end
+
+local function jobKey(id)
+  return K.jobPrefix .. id
+end
+
+-- Priority, insertion seq and name from a job's packed `o` field.
+local function jobInfo(jk)
+  local o = redis.call('HGET', jk, 'o')
+  local priority, seq, name = string.match(o, '^(%d+) %d+ %d+ (%d+) (.*)$')
+  return tonumber(priority), tonumber(seq), name
+end
+
+local function readyScore(priority, runAt)
+  local r = runAt
+  if r < 0 then r = 0 elseif r >= SPAN then r = SPAN - 1 end
+  return int((20 - priority) * SPAN + r)
+end
+
+local function readyMember(seq, id)
+  return string.format('%012x', seq) .. id
+end
+
+local function nextSeq()
+  return redis.call('HINCRBY', K.meta, 'seq', 1)
+end
+
+-- Wake one blocked waitForWork. One entry is enough: a woken worker that claims a full batch
+-- pushes again (claim), so wake-ups chain through idle workers without a burst of markers.
+local function wake()
+  redis.call('LPUSH', K.marker, '1')
+  redis.call('LTRIM', K.marker, 0, 0)
+end
+
+-- Move a job's listing entry from one state index to another, stamped with a fresh seq.
+local function setState(id, jk, from, to)
+  if from then redis.call('ZREM', K[from], id) end
+  redis.call('ZADD', K[to], nextSeq(), id)
+  redis.call('HSET', jk, 's', to)
+end
+
+local function addReady(id, priority, runAt, seq)
+  redis.call('ZADD', K.ready, readyScore(priority, runAt), readyMember(seq, id))
+end
+
+-- Drop a job from the structure its current (non-terminal) state keeps it in.
+local function leaveQueue(id, jk, state)
+  if state == 'waiting' then
+    local _, seq = jobInfo(jk)
+    redis.call('ZREM', K.ready, readyMember(seq, id))
+  elseif state == 'delayed' then
+    redis.call('ZREM', K.timers, id)
+  elseif state == 'active' then
+    redis.call('ZREM', K.leases, id)
+    redis.call('HDEL', jk, 'lt', 'le')
+  end
+end
+
+local function isTerminal(state)
+  return state == 'completed' or state == 'dead' or state == 'cancelled'
+end
+
+-- A terminal or removed job frees its dedup key, if it still holds it.
+local function releaseDedup(id, jk)
+  local key = redis.call('HGET', jk, 'k')
+  if key and redis.call('HGET', K.dedup, key) == id then
+    redis.call('HDEL', K.dedup, key)
+  end
+end
+
+local function bump(hash, field, delta)
+  if not field then return end
+  if redis.call('HINCRBY', hash, field, delta) <= 0 then redis.call('HDEL', hash, field) end
+end
+
+-- Keep the dead-letter counters in step as a job enters (+1) or leaves (-1) dead.
+local function countDead(jk, delta)
+  local _, _, name = jobInfo(jk)
+  bump(K.dlqNames, name, delta)
+  bump(K.dlqErrors, redis.call('HGET', jk, 'en'), delta)
+end
+
+-- Append one AttemptError (a JSON object string) to the job's error list.
+local function appendError(jk, errorJson, errorName)
+  local old = redis.call('HGET', jk, 'e')
+  local list
+  if old then list = string.sub(old, 1, -2) .. ',' .. errorJson .. ']' else list = '[' .. errorJson .. ']' end
+  redis.call('HSET', jk, 'e', list, 'en', errorName)
+end
+
+-- Make one delayed job waiting, keeping its runAt (it is due) and its place in line.
+local function promoteOne(id, jk, runAt)
+  local priority, seq = jobInfo(jk)
+  redis.call('ZREM', K.timers, id)
+  addReady(id, priority, runAt, seq)
+  setState(id, jk, 'delayed', 'waiting')
+end
+
+-- Move delayed jobs that are due at `now` to ready, at most PROMOTE_MAX. Returns how many.
+local function promoteDue(now)
+  local due = redis.call('ZRANGE', K.timers, '-inf', now, 'BYSCORE', 'LIMIT', 0, PROMOTE_MAX, 'WITHSCORES')
+  for i = 1, #due, 2 do
+    promoteOne(due[i], jobKey(due[i]), tonumber(due[i + 1]))
+  end
+  if #due > 0 then wake() end
+  return #due / 2
+end
+
+local function readSettings()
+  local s = redis.call('HMGET', K.settings, 'paused', 'conc', 'rlMax', 'rlWin')
+  return { paused = s[1] == '1', conc = tonumber(s[2]), rlMax = tonumber(s[3]), rlWin = tonumber(s[4]) }
+end
+
+-- How many more jobs may start now under the settings (after pruning the rate window).
+local function roomFor(settings, now, limit)
+  if settings.paused then return 0 end
+  local room = limit
+  if settings.conc then
+    room = math.min(room, settings.conc - redis.call('ZCARD', K.leases))
+  end
+  if settings.rlMax then
+    -- A start at exactly now - window has left the window (now - window, now].
+    redis.call('ZREMRANGEBYSCORE', K.starts, '-inf', now - settings.rlWin)
+    room = math.min(room, settings.rlMax - redis.call('ZCARD', K.starts))
+  end
+  if room < 0 then room = 0 end
+  return room
+end
+
+-- When the rate window next admits a start, if it is full now (call after roomFor, which
+-- prunes it): the start that puts the window at rlMax leaves it. False when no limit binds.
+local function rateFreeAt(settings)
+  if not settings.rlMax or settings.rlMax <= 0 then return false end
+  local count = redis.call('ZCARD', K.starts)
+  if count < settings.rlMax then return false end
+  local blocking = redis.call('ZRANGE', K.starts, count - settings.rlMax, count - settings.rlMax, 'WITHSCORES')
+  return tonumber(blocking[2]) + settings.rlWin
+end
+
+-- The earliest of the next delayed run time and the rate window's next free slot, or false.
+local function nextWakeAt(settings)
+  local wakeAt = false
+  local first = redis.call('ZRANGE', K.timers, 0, 0, 'WITHSCORES')
+  if #first > 0 then wakeAt = tonumber(first[2]) end
+  local freeAt = rateFreeAt(settings)
+  if freeAt and (not wakeAt or freeAt < wakeAt) then wakeAt = freeAt end
+  return wakeAt
+end

@@ -1,0 +1,668 @@
+import { randomBytes } from "node:crypto";
+import {
+  type AdapterCapabilities,
+  type AdvanceScheduleRequest,
+  type ClaimedJob,
+  type ClaimRequest,
+  type ClaimResult,
+  type CleanRequest,
+  type DeadLetterStats,
+  type EnqueueOptions,
+  type EnqueueResult,
+  type HealthStatus,
+  isTerminal,
+  JOB_STATES,
+  type JobCounts,
+  type JobPage,
+  type JobRecord,
+  type JobState,
+  type Json,
+  type ListJobsRequest,
+  type NewJob,
+  QueueFlowError,
+  type QueueSettings,
+  type RecoverRequest,
+  type RecoverResult,
+  type RetryRequest,
+  type ScheduleRecord,
+  type Settlement,
+  type SettleOutcome,
+  type StorageAdapter,
+} from "@queueflow/core";
+import type { RedisOptions } from "ioredis";
+import { decodeJob, decodeSchedule, encodeNewJob, encodeSchedule, type FlatHash } from "./codec.js";
+import { closeOwned, ensureConnected, openClient, type RedisClient } from "./connection.js";
+import { outcome, toStoreError } from "./errors.js";
+import { checkPrefix, DEFAULT_PREFIX, KeyCache, type QueueKeys } from "./keys.js";
+import { type ScriptName, scripts } from "./scripts.generated.js";
+import { BlockingWaits } from "./wake-up.js";
+
+/** Options of {@link RedisAdapter}. Give one of `client`, `url` or `redis` (or none). */
+export interface RedisAdapterOptions {
+  /**
+   * A connected or lazy ioredis client, or an ioredis `Cluster`. It stays yours: `close()`
+   * leaves it open. The adapter defines its script commands on it (`qf_*`).
+   */
+  client?: RedisClient;
+  /** A connection URL (`redis://:password@host:6379/2`, `rediss://` for TLS). */
+  url?: string;
+  /**
+   * ioredis options (host, port, password, db, tls, …), merged over the adapter's defaults
+   * for a client it creates (see the README). With `url`, they add to it.
+   */
+  redis?: RedisOptions;
+  /** First part of every key, before the `{queue}` hash tag. Default `qf`. */
+  prefix?: string;
+}
+
+type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+
+/** Jobs, settlements or leases per script call: keeps each call's arguments and run time small. */
+const BATCH = 500;
+/** Jobs examined per clean or recover call; larger limits loop. */
+const SWEEP = 1_000;
+/** Most jobs one listJobs page returns, whatever `limit` asks: one call stays bounded. */
+const MAX_PAGE = 1_000;
+const MIN_PRIORITY = 0;
+const MAX_PRIORITY = 20;
+const CURSOR = /^[0-9a-z]{1,11}$/;
+
+function invalid(message: string): QueueFlowError {
+  return new QueueFlowError("QF_INVALID_ARGUMENT", message);
+}
+
+function isNonNegativeInt(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function checkLimit(limit: number, what: string, min: 0 | 1): void {
+  if (!isNonNegativeInt(limit) || limit < min) {
+    throw invalid(
+      `${what} limit must be ${min === 0 ? "a non-negative" : "a positive"} integer, got ${String(limit)}.`,
+    );
+  }
+}
+
+function checkDelay(ms: number, what: string): string {
+  if (!Number.isFinite(ms)) throw invalid(`${what} must be a finite number of ms, got ${ms}.`);
+  return String(Math.ceil(ms));
+}
+
+function checkNewJob(job: NewJob): void {
+  const p = job.priority;
+  if (!Number.isInteger(p) || p < MIN_PRIORITY || p > MAX_PRIORITY) {
+    throw invalid(`Job ${job.id}: priority must be an integer 0–20, got ${String(p)}.`);
+  }
+  if (job.runAt !== null && !Number.isFinite(job.runAt)) {
+    throw invalid(`Job ${job.id}: runAt must be a finite time in ms or null.`);
+  }
+  if (!Number.isFinite(job.delayMs)) {
+    throw invalid(`Job ${job.id}: delayMs must be a finite number of ms.`);
+  }
+  if (typeof job.id !== "string" || job.id.length === 0) {
+    throw invalid("Every job needs a non-empty string id.");
+  }
+}
+
+/** The settle script's six ARGV slots for one settlement (see lua/settle-15.lua). */
+function encodeSettlement(s: Settlement): string[] {
+  switch (s.kind) {
+    case "complete":
+      return [s.kind, s.id, s.token, JSON.stringify(s.result ?? null), "", ""];
+    case "retry":
+      return [
+        s.kind,
+        s.id,
+        s.token,
+        JSON.stringify(s.error),
+        checkDelay(s.delayMs, "retry delayMs"),
+        s.error.name,
+      ];
+    case "dead":
+      return [s.kind, s.id, s.token, JSON.stringify(s.error), "", s.error.name];
+    case "snooze":
+      return [s.kind, s.id, s.token, "", checkDelay(s.delayMs, "snooze delayMs"), ""];
+    default: {
+      const unknown = s as { kind: unknown; id: unknown };
+      throw invalid(
+        `Unknown settlement kind ${JSON.stringify(unknown.kind)} for job ${String(unknown.id)}: use complete, retry, dead or snooze.`,
+      );
+    }
+  }
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function asArray(reply: unknown, what: string): unknown[] {
+  if (!Array.isArray(reply)) throw new Error(`Unexpected reply from the ${what} script.`);
+  return reply;
+}
+
+function asStrings(reply: unknown, what: string): string[] {
+  return asArray(reply, what) as string[];
+}
+
+function numberOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function pairsToCounts(flat: unknown, what: string): Record<string, number> {
+  const list = asStrings(flat, what);
+  const out: Record<string, number> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) out[list[i] as string] = Number(list[i + 1]);
+  return out;
+}
+
+function isPlainObject(value: unknown): value is { [key: string]: Json } {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function decodeSettings(reply: unknown): QueueSettings {
+  const [paused, conc, rlMax, rlWin] = asArray(reply, "settings") as (string | null)[];
+  return {
+    paused: paused === "1",
+    concurrency: conc === null || conc === undefined ? null : Number(conc),
+    rateLimit:
+      rlMax === null || rlMax === undefined
+        ? null
+        : { max: Number(rlMax), windowMs: Number(rlWin) },
+  };
+}
+
+/**
+ * A {@link StorageAdapter} on Redis: every transition is one Lua script (see `lua/`), every
+ * key of a queue shares the queue's hash tag, so it runs unchanged on Redis Cluster. Due
+ * times, leases and rate windows use the Redis server's clock. Declares wake-up: idle
+ * workers block on a per-queue marker list instead of polling.
+ *
+ * Needs Redis 6.2 or later (tested on 7). Claims, settles and recovery are O(log n) in queue
+ * size and take one round trip per batch.
+ *
+ * @throws QueueFlowError `QF_STORE_UNAVAILABLE` when Redis cannot be reached; `QF_CLOSED`
+ * after `close()`; `QF_NOT_SUPPORTED` from `enqueue` given a transaction;
+ * `QF_INVALID_ARGUMENT` for input that would corrupt its indexes (a priority outside 0–20, a
+ * NaN time, a queue name that is not a valid key part).
+ *
+ * @example
+ * const adapter = new RedisAdapter({ url: "redis://127.0.0.1:6379" });
+ * await adapter.connect();
+ * const queue = new Queue("emails", { adapter });
+ */
+export class RedisAdapter implements StorageAdapter {
+  readonly name = "redis";
+  readonly capabilities: AdapterCapabilities = { wakeUp: true, transactions: false };
+
+  /** The client the adapter runs its scripts on (the one passed in, or its own). */
+  readonly client: RedisClient;
+  private readonly owned: boolean;
+  private readonly keys: KeyCache;
+  private readonly waits: BlockingWaits;
+  private connecting: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(options: RedisAdapterOptions = {}) {
+    const { client, owned } = openClient(options);
+    this.client = client;
+    this.owned = owned;
+    this.keys = new KeyCache(checkPrefix(options.prefix ?? DEFAULT_PREFIX));
+    this.waits = new BlockingWaits(client);
+    // defineCommand calls by EVALSHA and reloads on NOSCRIPT (after a restart, a failover or
+    // SCRIPT FLUSH), so scripts need no loading step.
+    for (const script of Object.values(scripts)) {
+      client.defineCommand(script.command, { numberOfKeys: script.keys.length, lua: script.lua });
+    }
+  }
+
+  /** The key prefix in use (`qf` unless configured). */
+  get prefix(): string {
+    return this.keys.prefix;
+  }
+
+  async connect(): Promise<void> {
+    this.assertOpen();
+    await this.ready();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.waits.close();
+    if (this.owned) await closeOwned(this.client);
+  }
+
+  async health(): Promise<HealthStatus> {
+    if (this.closed) return { ok: false, latencyMs: 0, message: "RedisAdapter is closed." };
+    const started = performance.now();
+    try {
+      await this.ready();
+      await this.client.ping();
+      return { ok: true, latencyMs: performance.now() - started };
+    } catch (err) {
+      return {
+        ok: false,
+        latencyMs: performance.now() - started,
+        message: toStoreError(err, "health").message,
+      };
+    }
+  }
+
+  async now(): Promise<number> {
+    this.assertOpen();
+    await this.ready();
+    try {
+      const [seconds, micros] = await this.client.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    } catch (err) {
+      throw toStoreError(err, "now");
+    }
+  }
+
+  async enqueue(jobs: NewJob[], options?: EnqueueOptions): Promise<EnqueueResult[]> {
+    this.assertOpen();
+    if (options?.tx !== undefined && options.tx !== null) {
+      throw new QueueFlowError(
+        "QF_NOT_SUPPORTED",
+        "The Redis adapter has no transactions: enqueue without `tx`, or use a store that supports them (capabilities.transactions).",
+      );
+    }
+    // Check the whole batch first so a bad job cannot leave half of it stored.
+    for (const job of jobs) checkNewJob(job);
+    const byQueue = new Map<string, number[]>();
+    for (const [i, job] of jobs.entries()) {
+      this.keys.get(job.queue);
+      let indexes = byQueue.get(job.queue);
+      if (indexes === undefined) {
+        indexes = [];
+        byQueue.set(job.queue, indexes);
+      }
+      indexes.push(i);
+    }
+    const results: EnqueueResult[] = new Array(jobs.length);
+    const calls: Promise<void>[] = [];
+    for (const [queue, indexes] of byQueue) {
+      // Chunks of one queue go out back to back on one connection, so they run in order.
+      for (const part of chunks(indexes, BATCH)) {
+        const argv: string[] = [String(part.length)];
+        for (const i of part) encodeNewJob(jobs[i] as NewJob, argv);
+        calls.push(
+          this.run(queue, "add", argv).then((reply) => {
+            const list = asArray(reply, "add");
+            for (const [j, i] of part.entries()) {
+              const id = list[j * 3 + 1] as string;
+              const job = decodeJob(queue, id, list[j * 3 + 2] as FlatHash);
+              results[i] = { job, created: list[j * 3] === 1 };
+            }
+          }),
+        );
+      }
+    }
+    await Promise.all(calls);
+    return results;
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    this.assertOpen();
+    checkLimit(request.limit, "claim", 0);
+    if (!(Number.isFinite(request.leaseMs) && request.leaseMs > 0)) {
+      throw invalid(`leaseMs must be a positive number of ms, got ${String(request.leaseMs)}.`);
+    }
+    const range = request.priorityRange;
+    const lowest = range === null ? "" : String(Math.max(MIN_PRIORITY, Math.ceil(range.min)));
+    const highest = range === null ? "" : String(Math.min(MAX_PRIORITY, Math.floor(range.max)));
+    const reply = asArray(
+      await this.run(request.queue, "claim", [
+        request.workerId,
+        String(request.limit),
+        String(Math.ceil(request.leaseMs)),
+        lowest,
+        highest,
+        randomBytes(9).toString("base64url"),
+      ]),
+      "claim",
+    );
+    const flat = asArray(reply[0], "claim");
+    const jobs: ClaimedJob[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      jobs.push(decodeJob(request.queue, flat[i] as string, flat[i + 1] as FlatHash) as ClaimedJob);
+    }
+    return { jobs, nextWakeAt: numberOrNull(reply[1]) };
+  }
+
+  async settle(queue: string, settlements: Settlement[]): Promise<SettleOutcome[]> {
+    this.assertOpen();
+    const encoded = settlements.map(encodeSettlement);
+    const parts = await Promise.all(
+      chunks(encoded, BATCH).map(async (part) =>
+        asArray(await this.run(queue, "settle", [String(part.length), ...part.flat()]), "settle"),
+      ),
+    );
+    return parts.flat().map((code) => outcome("settle", code));
+  }
+
+  async extendLeases(
+    queue: string,
+    leases: { id: string; token: string }[],
+    leaseMs: number,
+  ): Promise<boolean[]> {
+    this.assertOpen();
+    if (!(Number.isFinite(leaseMs) && leaseMs > 0)) {
+      throw invalid(`leaseMs must be a positive number of ms, got ${String(leaseMs)}.`);
+    }
+    const parts = await Promise.all(
+      chunks(leases, BATCH).map(async (part) =>
+        asArray(
+          await this.run(queue, "extend", [
+            String(Math.ceil(leaseMs)),
+            String(part.length),
+            ...part.flatMap((l) => [l.id, l.token]),
+          ]),
+          "extend",
+        ),
+      ),
+    );
+    return parts.flat().map((code) => code === 1);
+  }
+
+  async updateProgress(queue: string, id: string, token: string, progress: Json): Promise<boolean> {
+    this.assertOpen();
+    const reply = await this.run(queue, "progress", [id, token, JSON.stringify(progress ?? null)]);
+    return reply === 1;
+  }
+
+  async cancel(queue: string, id: string): Promise<JobState | null> {
+    this.assertOpen();
+    const reply = await this.run(queue, "cancel", [id]);
+    return reply === null ? null : (reply as JobState);
+  }
+
+  async recoverStalled(request: RecoverRequest): Promise<RecoverResult> {
+    this.assertOpen();
+    checkLimit(request.limit, "recoverStalled", 0);
+    const result: RecoverResult = { recovered: [], dead: [] };
+    let left = request.limit;
+    while (left > 0) {
+      const ask = Math.min(left, SWEEP);
+      const [recovered, dead] = asArray(
+        await this.run(request.queue, "recover", [String(request.maxStalls), String(ask)]),
+        "recover",
+      ) as [string[], string[]];
+      result.recovered.push(...recovered);
+      result.dead.push(...dead);
+      const got = recovered.length + dead.length;
+      left -= got;
+      if (got < ask) break;
+    }
+    return result;
+  }
+
+  async getJob(queue: string, id: string): Promise<JobRecord | null> {
+    this.assertOpen();
+    const flat = asStrings(await this.run(queue, "getJob", [id]), "getJob");
+    return flat.length === 0 ? null : decodeJob(queue, id, flat);
+  }
+
+  async listJobs(request: ListJobsRequest): Promise<JobPage> {
+    this.assertOpen();
+    if (!JOB_STATES.includes(request.state)) {
+      throw invalid(`Unknown job state ${JSON.stringify(request.state)}.`);
+    }
+    checkLimit(request.limit, "listJobs", 1);
+    const cursor = request.cursor ?? null;
+    if (cursor !== null && (typeof cursor !== "string" || !CURSOR.test(cursor))) {
+      throw invalid(
+        `Invalid cursor ${JSON.stringify(cursor)}: pass back the nextCursor of a previous page.`,
+      );
+    }
+    const reply = asArray(
+      await this.run(request.queue, "listJobs", [
+        request.state,
+        cursor === null ? "" : String(Number.parseInt(cursor, 36)),
+        String(Math.min(request.limit, MAX_PAGE)),
+        request.name ?? "",
+        request.errorName ?? "",
+      ]),
+      "listJobs",
+    );
+    const flat = asArray(reply[0], "listJobs");
+    const jobs: JobRecord[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      jobs.push(decodeJob(request.queue, flat[i] as string, flat[i + 1] as FlatHash));
+    }
+    const next = reply[1];
+    return {
+      jobs,
+      nextCursor: next === null || next === undefined ? null : Number(next).toString(36),
+    };
+  }
+
+  async counts(queue: string): Promise<JobCounts> {
+    this.assertOpen();
+    const [waiting, delayed, active, completed, dead, cancelled] = asArray(
+      await this.run(queue, "counts", []),
+      "counts",
+    ) as number[];
+    return {
+      waiting: waiting as number,
+      delayed: delayed as number,
+      active: active as number,
+      completed: completed as number,
+      dead: dead as number,
+      cancelled: cancelled as number,
+    };
+  }
+
+  async getSettings(queue: string): Promise<QueueSettings> {
+    this.assertOpen();
+    const keys = this.keys.get(queue);
+    await this.ready();
+    try {
+      return decodeSettings(
+        await this.client.hmget(keys.settings, "paused", "conc", "rlMax", "rlWin"),
+      );
+    } catch (err) {
+      throw toStoreError(err, "getSettings");
+    }
+  }
+
+  async updateSettings(queue: string, patch: Partial<QueueSettings>): Promise<QueueSettings> {
+    this.assertOpen();
+    const { paused, concurrency, rateLimit } = patch;
+    if (concurrency !== undefined && concurrency !== null && !isNonNegativeInt(concurrency)) {
+      throw invalid(
+        `concurrency must be a non-negative integer or null, got ${String(concurrency)}.`,
+      );
+    }
+    if (rateLimit !== undefined && rateLimit !== null) {
+      if (!isNonNegativeInt(rateLimit.max) || !(rateLimit.windowMs > 0)) {
+        throw invalid("rateLimit needs an integer max >= 0 and a positive windowMs.");
+      }
+    }
+    const reply = await this.run(queue, "updateSettings", [
+      paused === undefined ? "" : paused ? "1" : "0",
+      concurrency === undefined ? "" : concurrency === null ? "null" : String(concurrency),
+      rateLimit === undefined ? "" : rateLimit === null ? "null" : String(rateLimit.max),
+      rateLimit ? String(Math.ceil(rateLimit.windowMs)) : "",
+    ]);
+    return decodeSettings(reply);
+  }
+
+  async remove(queue: string, id: string): Promise<"removed" | "active" | "not_found"> {
+    this.assertOpen();
+    return outcome("remove", await this.run(queue, "remove", [id]));
+  }
+
+  async retryJobs(request: RetryRequest): Promise<string[]> {
+    this.assertOpen();
+    const { queue, ids, payloadPatch } = request;
+    if (ids.length === 0) return [];
+    const argv: string[] = [];
+    if (payloadPatch === null) {
+      for (const id of ids) argv.push(id, "", "");
+    } else {
+      // The patch is merged here, not in Lua: cjson would re-encode the payload (empty arrays
+      // become objects, big numbers lose digits). retry-jobs applies it only if the job has
+      // not changed state since this read, which keeps the whole step atomic in effect.
+      const peeked = asArray(await this.run(queue, "peekRetry", ids), "peekRetry");
+      for (const [i, id] of ids.entries()) {
+        const [seq, payload] = asArray(peeked[i], "peekRetry") as [string | null, string | null];
+        if (seq === null || payload === null) continue;
+        const current: unknown = JSON.parse(payload);
+        if (!isPlainObject(current)) continue;
+        argv.push(id, seq, JSON.stringify({ ...current, ...payloadPatch }));
+      }
+      if (argv.length === 0) return [];
+    }
+    return asStrings(
+      await this.run(queue, "retryJobs", [String(argv.length / 3), ...argv]),
+      "retryJobs",
+    );
+  }
+
+  async promote(queue: string, id: string): Promise<boolean> {
+    this.assertOpen();
+    return (await this.run(queue, "promote", [id])) === 1;
+  }
+
+  async clean(request: CleanRequest): Promise<number> {
+    this.assertOpen();
+    if (!isTerminal(request.state)) {
+      throw invalid(
+        `clean only removes terminal jobs (completed, dead, cancelled), not ${JSON.stringify(request.state)}.`,
+      );
+    }
+    checkLimit(request.limit, "clean", 0);
+    if (!Number.isFinite(request.finishedBefore)) {
+      throw invalid("clean needs a finite finishedBefore time in ms.");
+    }
+    let removed = 0;
+    while (removed < request.limit) {
+      const ask = Math.min(request.limit - removed, SWEEP);
+      const got = Number(
+        await this.run(request.queue, "clean", [
+          request.state,
+          String(request.finishedBefore),
+          String(ask),
+        ]),
+      );
+      removed += got;
+      if (got < ask) break;
+    }
+    return removed;
+  }
+
+  async deadLetterStats(queue: string): Promise<DeadLetterStats> {
+    this.assertOpen();
+    const [total, byName, byError, oldest, newest] = asArray(
+      await this.run(queue, "deadLetterStats", []),
+      "deadLetterStats",
+    );
+    return {
+      total: Number(total),
+      byName: pairsToCounts(byName, "deadLetterStats"),
+      byError: pairsToCounts(byError, "deadLetterStats"),
+      oldestFinishedAt: numberOrNull(oldest),
+      newestFinishedAt: numberOrNull(newest),
+    };
+  }
+
+  async upsertSchedule(schedule: ScheduleRecord): Promise<void> {
+    this.assertOpen();
+    const { record, next } = encodeSchedule(schedule);
+    await this.run(schedule.queue, "upsertSchedule", [schedule.id, record, next]);
+  }
+
+  async removeSchedule(queue: string, id: string): Promise<boolean> {
+    this.assertOpen();
+    return (await this.run(queue, "removeSchedule", [id])) === 1;
+  }
+
+  async listSchedules(queue: string): Promise<ScheduleRecord[]> {
+    this.assertOpen();
+    const keys = this.keys.get(queue);
+    await this.ready();
+    // HSCAN pages through the hash; it may repeat a field while the hash rehashes, hence the map.
+    const records = new Map<string, string>();
+    try {
+      let cursor = "0";
+      do {
+        const [nextCursor, flat] = await this.client.hscan(keys.schedules, cursor, "COUNT", 100);
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          records.set(flat[i] as string, flat[i + 1] as string);
+        }
+        cursor = nextCursor;
+      } while (cursor !== "0");
+      const ids = [...records.keys()];
+      const nexts = ids.length === 0 ? [] : await this.client.hmget(keys.scheduleNext, ...ids);
+      return ids.map((id, i) => decodeSchedule(records.get(id) as string, nexts[i] ?? null));
+    } catch (err) {
+      throw toStoreError(err, "listSchedules");
+    }
+  }
+
+  async advanceSchedule(request: AdvanceScheduleRequest): Promise<boolean> {
+    this.assertOpen();
+    const reply = await this.run(request.queue, "advanceSchedule", [
+      request.id,
+      String(request.expectedRunAt),
+      request.nextRunAt === null ? "null" : String(request.nextRunAt),
+    ]);
+    return reply === 1;
+  }
+
+  async waitForWork(queue: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    if (this.closed || signal.aborted || !(timeoutMs > 0)) return;
+    const keys = this.keys.get(queue);
+    let wait = timeoutMs;
+    try {
+      // Work that arrived between the caller's empty claim and this call is claimable now;
+      // a delayed job added since then shortens the wait to its due time.
+      const [claimable, dueInMs] = asArray(await this.run(queue, "hasWork", []), "hasWork");
+      if (claimable === 1) return;
+      // +1: a job due at t is claimable once the server clock has passed t.
+      if (typeof dueInMs === "number") wait = Math.min(wait, dueInMs + 1);
+    } catch {
+      // The store is unreachable: the blocking wait fails too and waits out the timeout,
+      // and the worker's next claim reports the error. A wait never rejects.
+    }
+    await this.waits.wait(keys.marker, wait, signal);
+  }
+
+  /** Run one script on `queue`'s keys; failures come back mapped by {@link toStoreError}. */
+  private async run(queue: string, name: ScriptName, argv: readonly string[]): Promise<unknown> {
+    const script = scripts[name];
+    const keys: QueueKeys = this.keys.get(queue);
+    const args: string[] = script.keys.map((k) => keys[k]);
+    for (const a of argv) args.push(a);
+    await this.ready();
+    const fn = (this.client as unknown as Record<string, ScriptFn>)[script.command] as ScriptFn;
+    try {
+      return await fn.apply(this.client, args);
+    } catch (err) {
+      throw toStoreError(err, name);
+    }
+  }
+
+  /** Connect once (again after a failed attempt); concurrent callers share the attempt. */
+  private ready(): Promise<void> {
+    if (this.connecting === null) {
+      this.connecting = ensureConnected(this.client).catch((err: unknown) => {
+        this.connecting = null;
+        throw toStoreError(err, "connect");
+      });
+    }
+    return this.connecting;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) {
+      throw new QueueFlowError(
+        "QF_CLOSED",
+        "This RedisAdapter was closed; create a new one (its jobs stay in Redis).",
+      );
+    }
+  }
+}

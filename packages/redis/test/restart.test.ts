@@ -1,0 +1,151 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Queue, Worker } from "@queueflow/core";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisAdapter } from "../src/index.js";
+import { waitUntil } from "./fixtures.js";
+
+type Jobs = { work: { payload: { n: number }; result: number } };
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/**
+ * A redis-server of this test's own (never the shared one), on a free loopback port with an
+ * append-only file, run in the foreground as a child so the test can stop and start it.
+ */
+class OwnRedis {
+  private proc: ChildProcess | null = null;
+  readonly dir = mkdtempSync(join(tmpdir(), "qf-restart-"));
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.proc = spawn(
+      "redis-server",
+      [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        String(this.port),
+        "--dir",
+        this.dir,
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+      ],
+      { stdio: "ignore" },
+    );
+    const probe = new Redis(this.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    probe.on("error", () => {});
+    try {
+      await waitUntil(async () => {
+        try {
+          if (probe.status !== "ready") await probe.connect();
+          return (await probe.ping()) === "PONG";
+        } catch {
+          probe.disconnect();
+          return false;
+        }
+      }, `redis-server on ${this.port} to answer`);
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  /** SIGTERM: Redis shuts down cleanly, flushing its append-only file. */
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise((resolve) => proc.once("exit", resolve));
+    proc.kill("SIGTERM");
+    await exited;
+    this.proc = null;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+describe("a Redis restart under a running worker", () => {
+  let redis: OwnRedis;
+  beforeAll(async () => {
+    redis = new OwnRedis(await freePort());
+    await redis.start();
+  });
+  afterAll(() => redis.destroy());
+
+  it("completes every job: the worker backs off while Redis is down and resumes", async () => {
+    const adapter = new RedisAdapter({ url: redis.url });
+    await adapter.connect();
+    const queueName = "restart";
+    const queue = new Queue<Jobs>(queueName, { adapter });
+    const total = 300;
+    let handled = 0;
+    const worker = new Worker<Jobs>(
+      queueName,
+      {
+        work: async (job) => {
+          handled++;
+          // Slow enough that the restart lands mid-run.
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return job.payload.n;
+        },
+      },
+      // A settle lost to the outage leaves its job active; a short lease and a frequent
+      // stall check bring it back soon.
+      { adapter, concurrency: 5, leaseMs: 1_500, stalledIntervalMs: 200, maxStalls: 10 },
+    );
+    const errors: unknown[] = [];
+    worker.on("error", (err) => errors.push(err));
+    try {
+      await queue.addBulk(
+        Array.from({ length: total }, (_, n) => ({ name: "work" as const, payload: { n } })),
+      );
+      await waitUntil(() => handled >= 30, "the worker to get going");
+      await redis.stop();
+      await waitUntil(() => errors.length > 0, "the worker to notice the outage");
+      await redis.start();
+
+      await waitUntil(
+        async () => {
+          try {
+            return (await adapter.counts(queueName)).completed === total;
+          } catch {
+            return false;
+          }
+        },
+        "every job to complete after the restart",
+        60_000,
+      );
+      expect(handled).toBeGreaterThanOrEqual(total);
+      expect(errors.some((e) => (e as { code?: string }).code === "QF_STORE_UNAVAILABLE")).toBe(
+        true,
+      );
+    } finally {
+      await worker.close(5_000);
+      await queue.close();
+      await adapter.close();
+    }
+  }, 120_000);
+});
