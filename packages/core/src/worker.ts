@@ -112,6 +112,7 @@ interface Running {
 const MAX_STACK = 8 * 1024;
 const MIN_POLL_MS = 25;
 const MAX_BATCH = 1000;
+const CLOSE_GRACE_MS = 5_000;
 const MAX_ERROR_BACKOFF_MS = 10_000;
 const RETENTION_BATCH = 1000;
 const RETENTION_ROUNDS = 10;
@@ -526,14 +527,32 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   async #shutdown(timeoutMs: number): Promise<void> {
     this.#stop.abort();
     this.#slotFreed.fire();
-    await this.#loop;
+    const deadline = Date.now() + timeoutMs;
+    const untilDeadline = () => sleep(Math.max(0, deadline - Date.now()));
+    await Promise.race([this.#loop, untilDeadline()]);
     const finished = Promise.all([...this.#running.values()].map((r) => r.done));
-    await Promise.race([finished, sleep(timeoutMs)]);
+    await Promise.race([finished, untilDeadline()]);
     for (const r of this.#running.values()) {
       r.control.abort(new QueueFlowError("QF_CLOSED", `Worker closed while job ${r.job.id} ran.`));
     }
-    await Promise.all([...this.#running.values()].map((r) => r.done));
-    await this.#batcher.drain();
+    // Handing leases back needs the store; a store that does not answer must not hold close()
+    // forever: those jobs come back anyway when their leases expire.
+    const handedBack = Promise.all([...this.#running.values()].map((r) => r.done)).then(() =>
+      this.#batcher.drain(),
+    );
+    const outcome = await Promise.race([
+      handedBack.then(() => "done" as const),
+      sleep(CLOSE_GRACE_MS).then(() => "gave_up" as const),
+    ]);
+    if (outcome === "gave_up") {
+      this.emit(
+        "error",
+        new QueueFlowError(
+          "QF_STORE_UNAVAILABLE",
+          `Worker closed without handing back ${this.#running.size} job(s): the store did not answer within ${CLOSE_GRACE_MS} ms. They return to waiting when their leases expire.`,
+        ),
+      );
+    }
     for (const timer of this.#timers) clearInterval(timer);
     if (this.#signalHandler) {
       process.off("SIGTERM", this.#signalHandler);

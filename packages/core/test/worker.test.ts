@@ -352,6 +352,27 @@ describe("Worker", () => {
   });
 });
 
+describe("Worker close against a store that stops answering", () => {
+  it("returns within its deadline plus a bounded grace and reports the jobs left leased", async () => {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    type J = { work: { payload: null; result: null } };
+    const queue = new Queue<J>(name, { adapter });
+    await queue.add("work", null);
+    // From now on every settle hangs, as a command lost in a reconnect would.
+    adapter.settle = () => new Promise(() => {});
+    const w = new Worker<J>(name, { work: () => new Promise(() => {}) }, { adapter });
+    const errors: unknown[] = [];
+    w.on("error", (err) => errors.push(err));
+    await waitFor(() => w.running === 1, { what: "the job to start" });
+    const started = Date.now();
+    await w.close(100);
+    expect(Date.now() - started).toBeLessThan(100 + 5_000 + 3_000);
+    expect(errors.some((e) => isQueueFlowError(e, "QF_STORE_UNAVAILABLE"))).toBe(true);
+    expect((await queue.counts()).active).toBe(1);
+  });
+});
+
 describe("Worker retention", () => {
   it("deletes completed jobs past their retention age and keeps dead ones it was not told to", async () => {
     const adapter = new MemoryAdapter();
