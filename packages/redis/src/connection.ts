@@ -17,8 +17,10 @@ export interface ConnectionOptions {
  * (a worker's back-off, a producer's retry) decides what to do, and nothing it thought failed
  * runs later behind its back.
  * - `enableOfflineQueue: false`: a command issued while disconnected is refused, not queued.
- * - `maxRetriesPerRequest: 1`: a command in flight when the connection drops fails after one
- *   reconnect attempt instead of twenty.
+ * - `maxRetriesPerRequest: 0`: a command in flight when the connection drops fails at once.
+ *   With 1, a reconnect that succeeded at its first attempt discarded such commands without
+ *   settling their promises (ioredis drops its unsent queue when resending is off), and a
+ *   worker's settle hung forever (found by the Redis-restart test under load).
  * - `autoResendUnfulfilledCommands: false`: a script whose reply was lost is not sent again
  *   after a reconnect. A resent claim would lease a second batch while the first waits out
  *   its lease; the caller sees the error instead, and recovery returns what was leased.
@@ -28,7 +30,7 @@ export interface ConnectionOptions {
 export const OWNED_CLIENT_DEFAULTS: Readonly<RedisOptions> = {
   lazyConnect: true,
   enableOfflineQueue: false,
-  maxRetriesPerRequest: 1,
+  maxRetriesPerRequest: 0,
   autoResendUnfulfilledCommands: false,
   connectTimeout: 10_000,
 };
