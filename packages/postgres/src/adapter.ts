@@ -1,0 +1,574 @@
+import type {
+  AdapterCapabilities,
+  AdvanceScheduleRequest,
+  ClaimedJob,
+  ClaimRequest,
+  ClaimResult,
+  CleanRequest,
+  DeadLetterStats,
+  EnqueueOptions,
+  EnqueueResult,
+  HealthStatus,
+  JobCounts,
+  JobPage,
+  JobRecord,
+  JobState,
+  Json,
+  ListJobsRequest,
+  NewJob,
+  QueueSettings,
+  RecoverRequest,
+  RecoverResult,
+  RetryRequest,
+  ScheduleRecord,
+  Settlement,
+  SettleOutcome,
+  StorageAdapter,
+} from "@queueflow/core";
+import { isTerminal, QueueFlowError } from "@queueflow/core";
+import type { ClientConfig, Pool, PoolClient, QueryResultRow } from "pg";
+import {
+  attemptErrorParam,
+  encodeNewJobs,
+  type JobRow,
+  jsonParam,
+  num,
+  numOrNull,
+  type ScheduleRow,
+  type SettingsRow,
+  toClaimedJob,
+  toJobRecord,
+  toQueueSettings,
+  toScheduleRecord,
+} from "./codec.js";
+import {
+  type PostgresAdapterOptions,
+  type Queryable,
+  resolvePool,
+  toQueryable,
+} from "./connection.js";
+import { fencedOutcome, toStoreError } from "./errors.js";
+import {
+  checkClaim,
+  checkLeaseMs,
+  checkLimit,
+  checkNewJob,
+  checkSettingsPatch,
+  checkSettlements,
+  checkState,
+} from "./input-checks.js";
+import { WakeUpListener } from "./listen.js";
+import { checkMigrated, runMigrations } from "./migrate.js";
+import * as q from "./queries.js";
+import { DEFAULT_SCHEMA, type Schema, schemaOf } from "./schema.js";
+
+/** Enqueue rows whose holder a concurrent transaction committed mid-statement are re-run. */
+const MAX_ENQUEUE_ROUNDS = 5;
+/** Cancel and retryJobs re-run when a concurrent transition beat them to the row. */
+const MAX_RACE_ROUNDS = 3;
+
+const CURSOR = /^[0-9a-z]{1,11}$/;
+
+/**
+ * A {@link StorageAdapter} on PostgreSQL (via `pg`): durable jobs shared by every process on
+ * the database. Claims lease jobs with `FOR UPDATE SKIP LOCKED` in one statement that also
+ * holds the queue's pause, concurrency cap and rate limit; settles are fenced by lease token,
+ * a whole batch in one statement; `waitForWork` wakes on LISTEN/NOTIFY; `enqueue` accepts your
+ * transaction client, so a job is added atomically with your own writes. Times come from the
+ * server's clock.
+ *
+ * @throws QueueFlowError `QF_INVALID_ARGUMENT` from the constructor for a bad schema name;
+ * `QF_STORE_UNAVAILABLE` from any method when the server cannot be reached; `QF_CLOSED`
+ * after `close()`; `QF_INVALID_STATE` from `connect()` with `migrate: false` on an
+ * out-of-date schema.
+ *
+ * @example
+ * const adapter = new PostgresAdapter({ connection: process.env.DATABASE_URL! });
+ * await adapter.connect();
+ * const queue = new Queue("emails", { adapter });
+ */
+export class PostgresAdapter implements StorageAdapter {
+  readonly name = "postgres";
+  readonly capabilities: AdapterCapabilities = { wakeUp: true, transactions: true };
+
+  private readonly s: Schema;
+  private readonly pool: Pool;
+  private readonly ownsPool: boolean;
+  private readonly clientConfig: ClientConfig;
+  private readonly migrate: boolean;
+  private listener: WakeUpListener | null = null;
+  private connecting: Promise<void> | null = null;
+  private connected = false;
+  private closed = false;
+
+  constructor(options: PostgresAdapterOptions) {
+    this.s = schemaOf(options.schema ?? DEFAULT_SCHEMA);
+    this.migrate = options.migrate ?? true;
+    const resolved = resolvePool(options.connection);
+    this.pool = resolved.pool;
+    this.ownsPool = resolved.ownsPool;
+    this.clientConfig = resolved.clientConfig;
+  }
+
+  /** The schema this adapter keeps its tables in. */
+  get schema(): string {
+    return this.s.name;
+  }
+
+  async connect(): Promise<void> {
+    this.assertOpen();
+    if (this.connected) return;
+    this.connecting ??= this.prepare().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const listener = this.listener;
+    this.listener = null;
+    if (listener !== null) await listener.close();
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  async health(): Promise<HealthStatus> {
+    if (this.closed) return { ok: false, latencyMs: 0, message: "PostgresAdapter is closed." };
+    const started = performance.now();
+    try {
+      await this.pool.query("select 1");
+      return { ok: true, latencyMs: performance.now() - started };
+    } catch (err) {
+      return {
+        ok: false,
+        latencyMs: performance.now() - started,
+        message: err instanceof Error ? err.message : String(err),
+      };
+    }
+  }
+
+  async now(): Promise<number> {
+    this.assertOpen();
+    const [row] = await this.run<{ now: string }>(q.serverNow(this.s), "now");
+    return num(row!.now);
+  }
+
+  async enqueue(jobs: NewJob[], options?: EnqueueOptions): Promise<EnqueueResult[]> {
+    this.assertOpen();
+    const tx = options?.tx;
+    const client = tx === undefined || tx === null ? undefined : toQueryable(tx);
+    // Check the whole batch first so a bad job cannot leave half of it stored.
+    for (const job of jobs) checkNewJob(job);
+    const results: (EnqueueResult | undefined)[] = new Array(jobs.length);
+    let pending = jobs.map((_, i) => i);
+    for (let round = 0; round < MAX_ENQUEUE_ROUNDS && pending.length > 0; round++) {
+      const batch = pending.map((i) => jobs[i]!);
+      const rows = await this.run<JobRow & { ord: number; created: boolean | null }>(
+        q.enqueueJobs(this.s, encodeNewJobs(batch)),
+        "enqueue",
+        client,
+      );
+      const unresolved: number[] = [];
+      for (const row of rows) {
+        const index = pending[row.ord]!;
+        if (row.id === null) unresolved.push(index);
+        else results[index] = { job: toJobRecord(row), created: row.created === true };
+      }
+      pending = unresolved;
+    }
+    if (pending.length > 0) {
+      throw new QueueFlowError(
+        "QF_STORE_UNAVAILABLE",
+        `Enqueue of ${pending.length} job(s) kept racing jobs with the same id or dedup key that finished at once; retry the call.`,
+      );
+    }
+    return results as EnqueueResult[];
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    this.assertOpen();
+    checkClaim(request);
+    if (request.limit === 0) return { jobs: [], nextWakeAt: null };
+    const range = request.priorityRange;
+    const rows = await this.run<JobRow & { next_due: string | null; rate_free: string | null }>(
+      q.claimJobs(this.s, {
+        queue: request.queue,
+        workerId: request.workerId,
+        limit: request.limit,
+        leaseMs: Math.ceil(request.leaseMs),
+        minPriority: range === null ? 0 : Math.ceil(range.min),
+        maxPriority: range === null ? 20 : Math.floor(range.max),
+      }),
+      "claim",
+    );
+    const jobs: ClaimedJob[] = [];
+    for (const row of rows) if (row.id !== null) jobs.push(toClaimedJob(row));
+    let nextWakeAt: number | null = null;
+    if (jobs.length < request.limit && rows[0] !== undefined) {
+      const due = numOrNull(rows[0].next_due);
+      const free = numOrNull(rows[0].rate_free);
+      nextWakeAt = due === null ? free : free === null ? due : Math.min(due, free);
+    }
+    return { jobs, nextWakeAt };
+  }
+
+  async settle(queue: string, settlements: Settlement[]): Promise<SettleOutcome[]> {
+    this.assertOpen();
+    checkSettlements(settlements);
+    if (settlements.length === 0) return [];
+    const param = JSON.stringify(
+      settlements.map((st, ord) => ({
+        ord,
+        id: st.id,
+        token: st.token,
+        kind: st.kind,
+        result: st.kind === "complete" ? st.result : null,
+        error: st.kind === "retry" || st.kind === "dead" ? attemptErrorParam(st.error) : null,
+        delay_ms: st.kind === "retry" || st.kind === "snooze" ? Math.ceil(st.delayMs) : 0,
+      })),
+    );
+    const rows = await this.run<{ id: string }>(q.settleJobs(this.s, queue, param), "settle");
+    return this.fenced(
+      settlements.map((st) => st.id),
+      rows,
+    );
+  }
+
+  async extendLeases(
+    queue: string,
+    leases: { id: string; token: string }[],
+    leaseMs: number,
+  ): Promise<boolean[]> {
+    this.assertOpen();
+    checkLeaseMs(leaseMs);
+    if (leases.length === 0) return [];
+    const rows = await this.run<{ id: string }>(
+      q.extendLeases(
+        this.s,
+        queue,
+        leases.map((l) => l.id),
+        leases.map((l) => l.token),
+        Math.ceil(leaseMs),
+      ),
+      "extendLeases",
+    );
+    return this.fenced(
+      leases.map((l) => l.id),
+      rows,
+    ).map((outcome) => outcome === "ok");
+  }
+
+  async updateProgress(queue: string, id: string, token: string, progress: Json): Promise<boolean> {
+    this.assertOpen();
+    const rows = await this.run(
+      q.updateProgress(this.s, queue, id, token, jsonParam(progress)),
+      "updateProgress",
+    );
+    return rows.length > 0;
+  }
+
+  async cancel(queue: string, id: string): Promise<JobState | null> {
+    this.assertOpen();
+    for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
+      const [row] = await this.run<{ cancelled: boolean; prior: JobState | null }>(
+        q.cancelJob(this.s, queue, id),
+        "cancel",
+      );
+      if (row!.cancelled) return "cancelled";
+      if (row!.prior === null) return null;
+      if (isTerminal(row!.prior)) return row!.prior;
+      // It was live in this statement's snapshot but finished concurrently: look again.
+    }
+    const job = await this.getJob(queue, id);
+    return job === null ? null : job.state;
+  }
+
+  async recoverStalled(request: RecoverRequest): Promise<RecoverResult> {
+    this.assertOpen();
+    checkLimit(request.limit, "recoverStalled", 0);
+    if (request.limit === 0) return { recovered: [], dead: [] };
+    const rows = await this.run<{ id: string; state: JobState }>(
+      q.recoverStalled(this.s, request.queue, request.maxStalls, request.limit),
+      "recoverStalled",
+    );
+    const recovered: string[] = [];
+    const dead: string[] = [];
+    for (const row of rows) (row.state === "dead" ? dead : recovered).push(row.id);
+    return { recovered, dead };
+  }
+
+  async getJob(queue: string, id: string): Promise<JobRecord | null> {
+    this.assertOpen();
+    const [row] = await this.run<JobRow>(q.getJob(this.s, queue, id), "getJob");
+    return row === undefined ? null : toJobRecord(row);
+  }
+
+  async listJobs(request: ListJobsRequest): Promise<JobPage> {
+    this.assertOpen();
+    checkState(request.state);
+    checkLimit(request.limit, "listJobs", 1);
+    const cursor = request.cursor;
+    if (cursor != null && (typeof cursor !== "string" || !CURSOR.test(cursor))) {
+      throw new QueueFlowError(
+        "QF_INVALID_ARGUMENT",
+        `Invalid cursor ${JSON.stringify(cursor)}: pass back the nextCursor of a previous page.`,
+      );
+    }
+    const after = cursor == null ? "0" : String(Number.parseInt(cursor, 36));
+    const rows = await this.run<JobRow & { state_seq: string }>(
+      q.listJobs(this.s, {
+        queue: request.queue,
+        state: request.state,
+        after,
+        name: request.name ?? null,
+        errorName: request.errorName ?? null,
+        fetch: request.limit + 1,
+      }),
+      "listJobs",
+    );
+    const page = rows.slice(0, request.limit);
+    const last = page.at(-1);
+    return {
+      jobs: page.map(toJobRecord),
+      nextCursor:
+        rows.length > request.limit && last !== undefined
+          ? Number(last.state_seq).toString(36)
+          : null,
+    };
+  }
+
+  async counts(queue: string): Promise<JobCounts> {
+    this.assertOpen();
+    const [row] = await this.run<Record<JobState, string>>(q.countJobs(this.s, queue), "counts");
+    return {
+      waiting: num(row!.waiting),
+      delayed: num(row!.delayed),
+      active: num(row!.active),
+      completed: num(row!.completed),
+      dead: num(row!.dead),
+      cancelled: num(row!.cancelled),
+    };
+  }
+
+  async getSettings(queue: string): Promise<QueueSettings> {
+    this.assertOpen();
+    const [row] = await this.run<SettingsRow>(q.getSettings(this.s, queue), "getSettings");
+    return row === undefined
+      ? { paused: false, concurrency: null, rateLimit: null }
+      : toQueueSettings(row);
+  }
+
+  async updateSettings(queue: string, patch: Partial<QueueSettings>): Promise<QueueSettings> {
+    this.assertOpen();
+    checkSettingsPatch(patch);
+    const rate = patch.rateLimit;
+    const [row] = await this.run<SettingsRow>(
+      q.updateSettings(this.s, {
+        queue,
+        paused: patch.paused ?? null,
+        setConcurrency: patch.concurrency !== undefined,
+        concurrency: patch.concurrency ?? null,
+        setRateLimit: rate !== undefined,
+        rateMax: rate?.max ?? null,
+        rateWindowMs: rate == null ? null : Math.ceil(rate.windowMs),
+      }),
+      "updateSettings",
+    );
+    return toQueueSettings(row!);
+  }
+
+  async remove(queue: string, id: string): Promise<"removed" | "active" | "not_found"> {
+    this.assertOpen();
+    const [row] = await this.run<{ removed: boolean; prior: JobState | null }>(
+      q.removeJob(this.s, queue, id),
+      "remove",
+    );
+    if (row!.removed) return "removed";
+    return row!.prior === "active" ? "active" : "not_found";
+  }
+
+  async retryJobs(request: RetryRequest): Promise<string[]> {
+    this.assertOpen();
+    if (request.ids.length === 0) return [];
+    const patch = request.payloadPatch === null ? null : jsonParam(request.payloadPatch);
+    for (let round = 1; ; round++) {
+      try {
+        const rows = await this.run<{ id: string }>(
+          q.retryJobs(this.s, request.queue, request.ids, patch),
+          "retryJobs",
+        );
+        const moved = new Set(rows.map((r) => r.id));
+        return request.ids.filter((id, i) => moved.has(id) && request.ids.indexOf(id) === i);
+      } catch (err) {
+        // A concurrent enqueue took a dedup key between the check and the update: the next
+        // snapshot sees the new holder and skips that job.
+        if ((err as { code?: unknown }).code !== "23505" || round >= MAX_RACE_ROUNDS) throw err;
+      }
+    }
+  }
+
+  async promote(queue: string, id: string): Promise<boolean> {
+    this.assertOpen();
+    const [row] = await this.run<{ promoted: boolean }>(q.promoteJob(this.s, queue, id), "promote");
+    return row!.promoted;
+  }
+
+  async clean(request: CleanRequest): Promise<number> {
+    this.assertOpen();
+    if (!isTerminal(request.state)) {
+      throw new QueueFlowError(
+        "QF_INVALID_ARGUMENT",
+        `clean only removes terminal jobs (completed, dead, cancelled), not ${JSON.stringify(request.state)}.`,
+      );
+    }
+    checkLimit(request.limit, "clean", 0);
+    if (request.limit === 0 || !Number.isFinite(request.finishedBefore)) return 0;
+    const [row] = await this.run<{ removed: number }>(
+      q.cleanJobs(
+        this.s,
+        request.queue,
+        request.state,
+        Math.ceil(request.finishedBefore),
+        request.limit,
+      ),
+      "clean",
+    );
+    return row!.removed;
+  }
+
+  async deadLetterStats(queue: string): Promise<DeadLetterStats> {
+    this.assertOpen();
+    const [row] = await this.run<{
+      total: string;
+      by_name: Record<string, number>;
+      by_error: Record<string, number>;
+      oldest: string | null;
+      newest: string | null;
+    }>(q.deadLetterStats(this.s, queue), "deadLetterStats");
+    return {
+      total: num(row!.total),
+      byName: row!.by_name,
+      byError: row!.by_error,
+      oldestFinishedAt: numOrNull(row!.oldest),
+      newestFinishedAt: numOrNull(row!.newest),
+    };
+  }
+
+  async upsertSchedule(schedule: ScheduleRecord): Promise<void> {
+    this.assertOpen();
+    await this.run(
+      q.upsertSchedule(
+        this.s,
+        schedule.queue,
+        schedule.id,
+        JSON.stringify(schedule.spec),
+        JSON.stringify(schedule.job),
+        schedule.nextRunAt,
+      ),
+      "upsertSchedule",
+    );
+  }
+
+  async removeSchedule(queue: string, id: string): Promise<boolean> {
+    this.assertOpen();
+    const rows = await this.run(q.removeSchedule(this.s, queue, id), "removeSchedule");
+    return rows.length > 0;
+  }
+
+  async listSchedules(queue: string): Promise<ScheduleRecord[]> {
+    this.assertOpen();
+    const rows = await this.run<ScheduleRow>(q.listSchedules(this.s, queue), "listSchedules");
+    return rows.map(toScheduleRecord);
+  }
+
+  async advanceSchedule(request: AdvanceScheduleRequest): Promise<boolean> {
+    this.assertOpen();
+    const rows = await this.run(
+      q.advanceSchedule(
+        this.s,
+        request.queue,
+        request.id,
+        request.expectedRunAt,
+        request.nextRunAt,
+      ),
+      "advanceSchedule",
+    );
+    return rows.length > 0;
+  }
+
+  async waitForWork(queue: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    this.assertOpen();
+    if (signal.aborted || !(timeoutMs > 0)) return;
+    this.listener ??= new WakeUpListener(this.clientConfig, this.s.channel, this.s.channelIdent);
+    const listener = this.listener;
+    const waiter = listener.wait(queue, timeoutMs, signal);
+    void (async () => {
+      await listener.start();
+      if (waiter.done) return;
+      // Work that arrived before LISTEN took effect sent its notification to nobody.
+      try {
+        const [row] = await this.run<{ has_work: boolean }>(
+          q.hasClaimableWork(this.s, queue),
+          "waitForWork",
+        );
+        if (row?.has_work) waiter.finish();
+      } catch {
+        // Not swallowed: the worker's next claim meets the same error and backs off.
+        waiter.finish();
+      }
+    })();
+    return waiter.promise;
+  }
+
+  private async prepare(): Promise<void> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw toStoreError(err, "connect");
+    }
+    try {
+      if (this.migrate) await runMigrations(client, this.s);
+      else await checkMigrated(client, this.s);
+      this.connected = true;
+    } catch (err) {
+      throw toStoreError(err, "migrate");
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Run one statement on the pool (connecting first if needed) or on the caller's client. */
+  private async run<R extends QueryResultRow = QueryResultRow>(
+    statement: q.Statement,
+    what: string,
+    client?: Queryable,
+  ): Promise<R[]> {
+    if (!this.connected) await this.connect();
+    try {
+      const result = await (client ?? (this.pool as unknown as Queryable)).query<R>(statement);
+      return result.rows;
+    } catch (err) {
+      throw toStoreError(err, what);
+    }
+  }
+
+  /** Outcomes in input order from the ids a fenced statement matched; a repeat id is lost. */
+  private fenced(ids: readonly string[], rows: readonly { id: string }[]): SettleOutcome[] {
+    const matched = new Set(rows.map((r) => r.id));
+    return ids.map((id) => {
+      const ok = matched.delete(id);
+      return fencedOutcome(ok);
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) {
+      throw new QueueFlowError(
+        "QF_CLOSED",
+        "This PostgresAdapter was closed; create a new one (jobs stay in the database).",
+      );
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { QueueFlowError } from "@queueflow/core";
+
+/** Node socket errors that mean the server cannot be reached. */
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+]);
+
+/** SQLSTATEs of a server that is going away, starting up or full. */
+const UNAVAILABLE_STATES = new Set([
+  "57P01", // admin_shutdown (pg_ctl stop, a failover)
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up, recovering)
+  "53300", // too_many_connections
+  "58030", // io_error
+]);
+
+/** Messages node-postgres uses for a connection that died or never came up. */
+const UNAVAILABLE_MESSAGES = [
+  /connection terminated/i,
+  /client has encountered a connection error/i,
+  /timeout exceeded when trying to connect/i,
+  /connection timeout/i,
+  /the database system is (shutting down|starting up|in recovery mode)/i,
+  /client was closed and is not queryable/i,
+];
+
+/**
+ * True when `err` means the server is unreachable or going away (rather than refusing the
+ * statement), i.e. a caller should back off and retry.
+ */
+export function isConnectionError(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false;
+  const e = err as { code?: unknown; message?: unknown; errors?: unknown };
+  const code = typeof e.code === "string" ? e.code : "";
+  if (NETWORK_CODES.has(code) || UNAVAILABLE_STATES.has(code) || code.startsWith("08")) {
+    return true;
+  }
+  // `connect ECONNREFUSED` to several addresses arrives as an AggregateError.
+  if (Array.isArray(e.errors) && e.errors.some(isConnectionError)) return true;
+  const message = typeof e.message === "string" ? e.message : "";
+  return UNAVAILABLE_MESSAGES.some((re) => re.test(message));
+}
+
+/**
+ * Map a driver error to QueueFlow's codes: the one place store failures become typed
+ * errors. Connection failures become `QF_STORE_UNAVAILABLE` (the worker backs off and
+ * resumes); a JSON value PostgreSQL cannot store becomes `QF_INVALID_PAYLOAD`; anything else
+ * is a bug or a misconfiguration and is rethrown as it is, so its SQLSTATE stays visible.
+ */
+export function toStoreError(err: unknown, what: string): unknown {
+  if (
+    typeof err === "object" &&
+    err !== null &&
+    (err as { name?: unknown }).name === "QueueFlowError"
+  ) {
+    return err;
+  }
+  if (isConnectionError(err)) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return new QueueFlowError(
+      "QF_STORE_UNAVAILABLE",
+      `PostgreSQL is unreachable (${what}: ${detail}); check the server and the connection settings — workers retry on their own.`,
+      { cause: err },
+    );
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  // jsonb refuses \u0000 and invalid escapes: the payload itself is unstorable.
+  if (code === "22P05" || code === "22025") {
+    const detail = err instanceof Error ? err.message : String(err);
+    return new QueueFlowError(
+      "QF_INVALID_PAYLOAD",
+      `PostgreSQL cannot store this value (${what}: ${detail}); remove \\u0000 characters from strings.`,
+      { cause: err },
+    );
+  }
+  return err;
+}
+
+/** Outcome of a fenced write: the one place zero-row results become codes. */
+export type FencedRow = "ok" | "lease_lost";
+
+/** A settle or extend answer: matched rows are "ok", others lost their lease (or never had it). */
+export function fencedOutcome(matched: boolean): FencedRow {
+  return matched ? "ok" : "lease_lost";
+}

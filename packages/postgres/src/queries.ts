@@ -1,0 +1,30 @@
+// Every runtime statement of the adapter, one function each, split by concern under
+// queries/. adapter.ts maps the contract onto these and adds nothing atomic of its own.
+export type { ClaimParams } from "./queries/claim.js";
+export { claimJobs, hasClaimableWork } from "./queries/claim.js";
+export { enqueueJobs } from "./queries/enqueue.js";
+export type { ListParams } from "./queries/inspect.js";
+export { countJobs, deadLetterStats, getJob, listJobs, serverNow } from "./queries/inspect.js";
+export type { SettingsPatchParams } from "./queries/manage.js";
+export {
+  cleanJobs,
+  getSettings,
+  promoteJob,
+  removeJob,
+  retryJobs,
+  updateSettings,
+} from "./queries/manage.js";
+export {
+  advanceSchedule,
+  listSchedules,
+  removeSchedule,
+  upsertSchedule,
+} from "./queries/schedules.js";
+export {
+  cancelJob,
+  extendLeases,
+  recoverStalled,
+  settleJobs,
+  updateProgress,
+} from "./queries/settle.js";
+export type { Statement } from "./queries/statement.js";

@@ -1,0 +1,174 @@
+import type { Schema } from "../schema.js";
+import { NOW_MS, type Statement, statementName } from "./statement.js";
+
+/**
+ * Apply a batch of settlements in one statement; `settlements` is a JSON array of
+ * `{ ord, id, token, kind, result, error, delay_ms }`. Each row is fenced by its lease token:
+ * only an active job whose token matches is touched, and the statement returns the ids it
+ * matched (every other one is `lease_lost`). Retry and dead append the attempt's error to
+ * `errors`; a retry or snooze with no delay is waiting at once.
+ *
+ * Notifies when a job became waiting, or when the queue has a concurrency cap (a freed slot
+ * is new work for a capped queue's waiters).
+ */
+export function settleJobs(s: Schema, queue: string, settlements: string): Statement {
+  return {
+    name: statementName(s, "settle"),
+    text: `
+with clock as materialized (select ${NOW_MS} as now),
+input as (
+  select * from jsonb_to_recordset($2::jsonb) as x(
+    ord int, id text, token text, kind text, result jsonb, error jsonb, delay_ms bigint)
+),
+settled as (
+  update ${s.jobs} j set
+    state = case
+      when i.kind = 'complete' then 'completed'
+      when i.kind = 'dead' then 'dead'
+      when i.delay_ms > 0 then 'delayed'
+      else 'waiting' end,
+    result = case when i.kind = 'complete' then coalesce(i.result, 'null'::jsonb) else j.result end,
+    finished_at = case when i.kind in ('complete', 'dead') then c.now else j.finished_at end,
+    errors = case when i.kind in ('retry', 'dead') then j.errors || jsonb_build_array(i.error)
+                  else j.errors end,
+    attempts = case when i.kind = 'snooze' then greatest(0, j.attempts - 1) else j.attempts end,
+    run_at = case when i.kind in ('retry', 'snooze') then c.now + greatest(i.delay_ms, 0)
+                  else j.run_at end,
+    lease_token = null,
+    lease_expires_at = null,
+    state_seq = nextval(${s.stateSeq})
+  from input i cross join clock c
+  where j.queue = $1 and j.id = i.id and j.state = 'active' and j.lease_token::text = i.token
+  returning j.id, j.state
+),
+notified as (
+  select pg_notify(${s.channelLiteral}, $1)
+  where exists (select 1 from settled where state = 'waiting')
+     or exists (select 1 from ${s.queues} where queue = $1 and concurrency is not null)
+)
+select st.id, (select count(*) from notified) as notified from settled st`,
+    values: [queue, settlements],
+  };
+}
+
+/** Push leases out to `leaseMs` from now, fenced by token; returns the ids extended. */
+export function extendLeases(
+  s: Schema,
+  queue: string,
+  ids: string[],
+  tokens: string[],
+  leaseMs: number,
+): Statement {
+  return {
+    name: statementName(s, "extend"),
+    text: `
+with clock as materialized (select ${NOW_MS} as now)
+update ${s.jobs} j set lease_expires_at = c.now + $4::bigint
+from unnest($2::text[], $3::text[]) as i(id, token) cross join clock c
+where j.queue = $1 and j.id = i.id and j.state = 'active' and j.lease_token::text = i.token
+returning j.id`,
+    values: [queue, ids, tokens, leaseMs],
+  };
+}
+
+/** Store progress on an active job, fenced by token; one row back when it matched. */
+export function updateProgress(
+  s: Schema,
+  queue: string,
+  id: string,
+  token: string,
+  progress: string,
+): Statement {
+  return {
+    name: statementName(s, "progress"),
+    text: `
+update ${s.jobs} set progress = $4::jsonb
+where queue = $1 and id = $2 and state = 'active' and lease_token::text = $3
+returning 1`,
+    values: [queue, id, token, progress],
+  };
+}
+
+/**
+ * Cancel a job that is not terminal, voiding an active job's lease. Returns whether it was
+ * cancelled and the state it had before (null when there is no such job).
+ */
+export function cancelJob(s: Schema, queue: string, id: string): Statement {
+  return {
+    name: statementName(s, "cancel"),
+    text: `
+with clock as materialized (select ${NOW_MS} as now),
+prior as materialized (
+  select case when state = 'delayed' and run_at <= (select now from clock) then 'waiting'
+              else state end as state
+  from ${s.jobs} where queue = $1 and id = $2
+),
+cancelled as (
+  update ${s.jobs} j set state = 'cancelled', finished_at = c.now, lease_token = null,
+    lease_expires_at = null, state_seq = nextval(${s.stateSeq})
+  from clock c
+  where j.queue = $1 and j.id = $2 and j.state in ('waiting', 'delayed', 'active')
+  returning 1
+),
+notified as (
+  select pg_notify(${s.channelLiteral}, $1)
+  where exists (select 1 from cancelled) and (select state from prior) = 'active'
+    and exists (select 1 from ${s.queues} where queue = $1 and concurrency is not null)
+)
+select (select count(*) from cancelled) > 0 as cancelled, (select state from prior) as prior,
+  (select count(*) from notified) as notified`,
+    values: [queue, id],
+  };
+}
+
+/**
+ * Return up to `limit` jobs whose lease expired to waiting (stalls + 1, run_at kept so they
+ * keep their place in line), or to dead past `maxStalls` with a StalledError appended.
+ * SKIP LOCKED hands each expired job to one of several concurrent recoverers.
+ */
+export function recoverStalled(
+  s: Schema,
+  queue: string,
+  maxStalls: number,
+  limit: number,
+): Statement {
+  return {
+    name: statementName(s, "recover"),
+    text: `
+with clock as materialized (select ${NOW_MS} as now),
+expired as materialized (
+  select j.queue, j.id from ${s.jobs} j
+  where j.queue = $1 and j.state = 'active' and j.lease_expires_at < (select now from clock)
+  order by j.lease_expires_at, j.seq
+  limit $3
+  for update skip locked
+),
+moved as (
+  update ${s.jobs} j set
+    stalls = j.stalls + 1,
+    lease_token = null,
+    lease_expires_at = null,
+    state = case when j.stalls + 1 > $2 then 'dead' else 'waiting' end,
+    finished_at = case when j.stalls + 1 > $2 then c.now else j.finished_at end,
+    errors = case when j.stalls + 1 > $2 then j.errors || jsonb_build_array(jsonb_build_object(
+        'attempt', j.attempts,
+        'name', 'StalledError',
+        'message', format('lease expired %s times; worker probably crashed or blocked the event loop',
+                          j.stalls + 1),
+        'at', c.now))
+      else j.errors end,
+    state_seq = nextval(${s.stateSeq})
+  from expired e cross join clock c
+  where j.queue = e.queue and j.id = e.id
+  returning j.id, j.state, j.seq
+),
+notified as (
+  select pg_notify(${s.channelLiteral}, $1)
+  where exists (select 1 from moved where state = 'waiting')
+     or (exists (select 1 from moved)
+         and exists (select 1 from ${s.queues} where queue = $1 and concurrency is not null))
+)
+select m.id, m.state, (select count(*) from notified) as notified from moved m order by m.seq`,
+    values: [queue, maxStalls, limit],
+  };
+}
