@@ -52,7 +52,7 @@ export function createConsumerHooks(t: Telemetry) {
   // an attempt whose settle never runs (an outer middleware threw) cannot leak.
   const attempts = new WeakMap<ClaimedJob, Attempt>();
 
-  async function process(ctx: ProcessContext, next: () => Promise<unknown>): Promise<unknown> {
+  function process(ctx: ProcessContext, next: () => Promise<unknown>): Promise<unknown> {
     const { job, queue } = ctx;
     const attrs = t.attributes(queue);
     const creation = t.propagator.extract(ROOT_CONTEXT, job.metadata, metadataGetter);
@@ -84,14 +84,20 @@ export function createConsumerHooks(t: Telemetry) {
     const attempt: Attempt = { span, seconds: 0, error: undefined };
     attempts.set(job, attempt);
     const started = performance.now();
-    try {
-      return await context.with(trace.setSpan(parent, span), next);
-    } catch (err) {
-      attempt.error = err;
-      throw err;
-    } finally {
-      attempt.seconds = (performance.now() - started) / 1000;
-    }
+    // With no SDK the span is a no-op with no context to hand on: skip activating it, which
+    // was most of the per-attempt cost of an idle instrumentation (bench/no-sdk-overhead).
+    const run = hasContext(span) ? () => context.with(trace.setSpan(parent, span), next) : next;
+    return run().then(
+      (value) => {
+        attempt.seconds = (performance.now() - started) / 1000;
+        return value;
+      },
+      (err: unknown) => {
+        attempt.seconds = (performance.now() - started) / 1000;
+        attempt.error = err;
+        throw err;
+      },
+    );
   }
 
   async function settle(ctx: SettleContext, next: () => Promise<SettleOutcome>) {
@@ -117,7 +123,7 @@ export function createConsumerHooks(t: Telemetry) {
     let outcome: SettleOutcome | undefined;
     let failure: unknown;
     try {
-      outcome = await context.with(trace.setSpan(parent, span), next);
+      outcome = await (hasContext(span) ? context.with(trace.setSpan(parent, span), next) : next());
       return outcome;
     } catch (err) {
       failure = err;
@@ -180,6 +186,11 @@ function endAttempt(
   if (outcome === "lease_lost") span.addEvent(EVENT_LEASE_LOST);
   t.instruments.processDuration.record(seconds, metricAttrs);
   span.end();
+}
+
+/** False for the no-op span of an API without SDK: nothing to activate for the callee. */
+function hasContext(span: Span): boolean {
+  return span.isRecording() || isSpanContextValid(span.spanContext());
 }
 
 function toException(err: unknown): Exception {

@@ -10,6 +10,7 @@ import { version } from "../package.json";
 import { createConsumerHooks } from "./consumer.js";
 import { createAddHook } from "./producer.js";
 import { createQueueObserver, type ObservableQueue } from "./queue-metrics.js";
+import { sdkPresence } from "./sdk-presence.js";
 import { createTelemetry } from "./telemetry.js";
 import { createWorkerObserver, type ObservableWorker } from "./worker-observer.js";
 
@@ -64,8 +65,8 @@ export interface QueueFlowInstrumentation {
 
 /**
  * OpenTelemetry traces and metrics for QueueFlow, following the messaging semantic
- * conventions. With no SDK registered every call goes to the API's no-op implementations:
- * nothing is recorded and nothing is written into job metadata.
+ * conventions. With no SDK registered the hooks call straight through: nothing is recorded,
+ * nothing is written into job metadata, and the cost is one provider check per call.
  * @example
  * const otel = createInstrumentation();
  * const queue = new Queue<Jobs>("emails", { middleware: [otel.middleware] });
@@ -80,8 +81,15 @@ export function createInstrumentation(
   const meter = (options.meterProvider ?? metrics).getMeter(INSTRUMENTATION_NAME, version);
   const t = createTelemetry(tracer, meter, options.propagator, options.parentOnProducer ?? false);
   const { process, settle } = createConsumerHooks(t);
+  const add = createAddHook(t);
+  const live = sdkPresence(options.tracerProvider, meter);
+  const middleware: Middleware = {
+    add: (ctx, next) => (live() ? add(ctx, next) : next()),
+    process: (ctx, next) => (live() ? process(ctx, next) : next()),
+    settle: (ctx, next) => (live() ? settle(ctx, next) : next()),
+  };
   return {
-    middleware: { add: createAddHook(t), process, settle },
+    middleware,
     observeWorker: createWorkerObserver(t, meter),
     observeQueues: createQueueObserver(t, meter),
   };
