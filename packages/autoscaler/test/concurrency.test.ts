@@ -62,7 +62,7 @@ describe("concurrencyActuator on a live Worker (memory adapter)", () => {
     expect(counts).toMatchObject({ completed: total, waiting: 0, active: 0, dead: 0 });
   });
 
-  it("turns a desired 0 into 1, since a Worker cannot run at concurrency 0", async () => {
+  it("parks the worker at a desired 0 and rounds fractional desires", async () => {
     const fake = {
       concurrency: 3,
       setConcurrency(n: number) {
@@ -70,6 +70,8 @@ describe("concurrencyActuator on a live Worker (memory adapter)", () => {
       },
     };
     await concurrencyActuator(fake).apply(0);
-    expect(fake.concurrency).toBe(1);
+    expect(fake.concurrency).toBe(0);
+    await concurrencyActuator(fake).apply(2.6);
+    expect(fake.concurrency).toBe(3);
   });
 });

@@ -13,6 +13,7 @@ import { SettleBatcher } from "./settle-batcher.js";
 import type { AnyJobMap, Job, JobMap, JobName } from "./types.js";
 import {
   assertJson,
+  assertNonNegativeInt,
   assertPositiveInt,
   assertQueueName,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -199,11 +200,12 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   /**
    * Change concurrency on a running worker (an autoscaler's knob). Raising it claims more at
    * once; lowering it lets running jobs finish and claims again only below the new limit,
-   * so no job is dropped or interrupted.
-   * @throws QueueFlowError `QF_INVALID_ARGUMENT` unless `n` is a positive integer.
+   * so no job is dropped or interrupted. 0 parks the worker: it finishes what it runs and
+   * claims nothing until raised again (scale to zero without closing it).
+   * @throws QueueFlowError `QF_INVALID_ARGUMENT` unless `n` is a non-negative integer.
    */
   setConcurrency(n: number): void {
-    assertPositiveInt(n, "concurrency");
+    assertNonNegativeInt(n, "concurrency");
     this.#concurrency = n;
     this.#slotFreed.fire();
   }

@@ -128,7 +128,7 @@ describe("live concurrency", () => {
     }
     expect(peak).toBe(1);
     expect(w.concurrency).toBe(1);
-    expect(() => w.setConcurrency(0)).toThrow(
+    expect(() => w.setConcurrency(-1)).toThrow(
       expect.objectContaining({ code: "QF_INVALID_ARGUMENT" }),
     );
     w.setConcurrency(50);
@@ -141,5 +141,38 @@ describe("live concurrency", () => {
     );
     await w.close();
     expect((await queue.counts()).completed).toBe(30);
+  });
+
+  it("parks at concurrency 0: finishes what runs, claims nothing until raised", async () => {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    type J = { hold: { payload: null; result: null } };
+    const queue = new Queue<J>(name, { adapter });
+    await queue.addBulk(
+      Array.from({ length: 4 }, () => ({ name: "hold" as const, payload: null })),
+    );
+    const gates: (() => void)[] = [];
+    const w = new Worker<J>(
+      name,
+      { hold: () => new Promise<null>((resolve) => gates.push(() => resolve(null))) },
+      { adapter, concurrency: 2 },
+    );
+    await waitFor(() => w.running === 2, { what: "2 running" });
+    w.setConcurrency(0);
+    for (const open of gates.splice(0)) open();
+    await waitFor(async () => (await queue.counts()).completed === 2, { what: "2 completed" });
+    // Give the claim loop every chance to misbehave before checking it claimed nothing.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(w.running).toBe(0);
+    expect((await queue.counts()).waiting).toBe(2);
+    w.setConcurrency(2);
+    await waitFor(
+      async () => {
+        for (const open of gates.splice(0)) open();
+        return (await queue.counts()).completed === 4;
+      },
+      { what: "the rest after raising" },
+    );
+    await w.close();
   });
 });

@@ -9,7 +9,7 @@ export interface ResizableWorker {
 /**
  * Scale one Worker's concurrency live with `worker.setConcurrency(n)`: raising it claims more
  * at once, lowering it lets running jobs finish first, so no job is dropped or run twice.
- * A Worker cannot run at concurrency 0, so a desired 0 becomes 1 (use `minWorkers: 1`).
+ * A desired 0 parks the worker (it finishes what runs and claims nothing until raised).
  * @example
  * const actuator = concurrencyActuator(worker);
  */
@@ -18,7 +18,7 @@ export function concurrencyActuator(worker: ResizableWorker): Actuator {
     name: "concurrency",
     current: () => worker.concurrency,
     apply: async (desired) => {
-      const n = Math.max(1, Math.round(desired));
+      const n = Math.max(0, Math.round(desired));
       if (n !== worker.concurrency) worker.setConcurrency(n);
     },
   };
