@@ -320,10 +320,16 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   #start(job: ClaimedJob): void {
     const running: Running = { job, control: new RunControl(), done: Promise.resolve() };
     this.#running.set(job.id, running);
-    running.done = this.#execute(running).finally(() => {
-      this.#running.delete(job.id);
-      this.#slotFreed.fire();
-    });
+    running.done = this.#execute(running).finally(() => this.#release(job.id));
+  }
+
+  /**
+   * Free a job's slot as soon as its handler is done, before its settle lands: the next claim
+   * then overlaps the settle instead of waiting a round trip behind it (2 serial round trips
+   * per job at concurrency 1 was 0.6x BullMQ's throughput in bench/). Idempotent.
+   */
+  #release(id: string): void {
+    if (this.#running.delete(id)) this.#slotFreed.fire();
   }
 
   async #execute({ job, control }: Running): Promise<void> {
@@ -342,6 +348,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     } catch (err) {
       settlement = this.#failure(job, err);
     }
+    this.#release(job.id);
     let outcome: "ok" | "lease_lost";
     try {
       const settling = settlement;
@@ -551,7 +558,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
         "error",
         new QueueFlowError(
           "QF_STORE_UNAVAILABLE",
-          `Worker closed without handing back ${this.#running.size} job(s): the store did not answer within ${CLOSE_GRACE_MS} ms. They return to waiting when their leases expire.`,
+          `Worker closed before the store settled its last jobs: no answer within ${CLOSE_GRACE_MS} ms. Jobs left active return to waiting when their leases expire.`,
         ),
       );
     }
