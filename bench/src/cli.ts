@@ -1,62 +1,106 @@
-import { writeFileSync } from "node:fs";
-import os from "node:os";
+/**
+ * pnpm bench [--quick] [--stores memory,redis,postgres] [--peers bullmq,pg-boss,graphile-worker]
+ *            [--jobs N] [--runs N]
+ * Memory: QueueFlow alone (results/memory.md). Redis and PostgreSQL: QueueFlow against its peers
+ * on the same server in the same run (results/latest.md, latest.json, throughput.svg).
+ */
+import { mkdirSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { bytesPerWaitingJob, claimCostMicros, processingThroughput } from "./memory-store.js";
-import { fmt, fmtSummary, type Summary, summarize } from "./stats.js";
+import type { Library, StoreName } from "./common.js";
+import { withDeadline } from "./common.js";
+import { type CompareOptions, compareStore, type Figure } from "./compare.js";
+import { runMemoryBenchmark } from "./memory-report.js";
+import { bullmqLibrary } from "./peers/bullmq.js";
+import { graphileWorkerLibrary } from "./peers/graphile-worker.js";
+import { pgBossLibrary } from "./peers/pg-boss.js";
+import { queueflowLibrary } from "./queueflow.js";
+import { type Environment, writeReports } from "./report.js";
+import {
+  ensurePostgres,
+  ensureRedis,
+  postgresVersion,
+  redisVersion,
+  stopStartedServers,
+} from "./servers.js";
 
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     runs: { type: "string" },
-    out: { type: "string", default: new URL("../results/memory.md", import.meta.url).pathname },
+    jobs: { type: "string" },
+    stores: { type: "string", default: "memory,redis,postgres" },
+    peers: { type: "string", default: "bullmq,pg-boss,graphile-worker" },
+    out: { type: "string", default: new URL("../results/", import.meta.url).pathname },
   },
 });
 
 const quick = values.quick;
 const runs = Number(values.runs ?? (quick ? 3 : 5));
-const jobs = quick ? 20_000 : 100_000;
-const bigStore = quick ? 200_000 : 1_000_000;
+const stores = new Set(values.stores.split(",").map((s) => s.trim()));
+const peers = new Set(values.peers.split(",").map((s) => s.trim()));
+const outDir = values.out.endsWith("/") ? values.out : `${values.out}/`;
+mkdirSync(outDir, { recursive: true });
 
-async function repeat(label: string, fn: () => Promise<number>): Promise<Summary> {
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    samples.push(await fn());
-    process.stderr.write(`\r${label}: run ${i + 1}/${runs}`);
+const options: CompareOptions = {
+  runs,
+  jobs: Number(values.jobs ?? (quick ? 5_000 : 20_000)),
+  bulkJobs: 10_000,
+  oneByOneJobs: quick ? 1_000 : 3_000,
+  concurrencies: [1, 10, 100],
+  processDeadlineMs: quick ? 6_000 : 30_000,
+  latencyRate: 50,
+  latencySeconds: quick ? 2 : 5,
+};
+
+async function main(): Promise<void> {
+  if (stores.has("memory")) {
+    console.log(await runMemoryBenchmark(quick, runs, `${outDir}memory.md`));
   }
-  process.stderr.write("\n");
-  return summarize(samples);
+  const figures: Figure[] = [];
+  const env: Environment = { servers: {}, libraries: {}, settings: {} };
+  const note = (lib: Library) => {
+    env.libraries[lib.name] = lib.version;
+    env.settings[`${lib.name} (${lib.store})`] = lib.settings;
+  };
+
+  for (const store of ["redis", "postgres"] as StoreName[]) {
+    if (!stores.has(store)) continue;
+    const libs: Library[] = [];
+    if (store === "redis") {
+      const url = await ensureRedis();
+      env.servers.Redis = await redisVersion(url);
+      libs.push(await queueflowLibrary("redis", url));
+      if (peers.has("bullmq")) libs.push(await bullmqLibrary(url));
+    } else {
+      const url = await ensurePostgres();
+      env.servers.PostgreSQL = await postgresVersion(url);
+      libs.push(await queueflowLibrary("postgres", url));
+      if (peers.has("pg-boss")) libs.push(await pgBossLibrary(url));
+      if (peers.has("graphile-worker")) libs.push(await graphileWorkerLibrary(url));
+    }
+    for (const lib of libs) note(lib);
+    figures.push(...(await compareStore(store, libs, options)));
+  }
+  if (figures.length > 0) {
+    const md = writeReports(outDir, figures, env, options, quick);
+    console.log(md);
+  }
 }
 
-const rows: string[] = [];
-for (const concurrency of [1, 10, 100]) {
-  const s = await repeat(`throughput c=${concurrency}`, () =>
-    processingThroughput(concurrency, jobs),
-  );
-  rows.push(
-    `| processing, no-op, concurrency ${concurrency} (${fmt(jobs)} jobs) | ${fmtSummary(s)} jobs/s |`,
+let code = 0;
+try {
+  await main();
+} catch (error) {
+  console.error(error);
+  code = 1;
+} finally {
+  await withDeadline("stopping servers", 60_000, stopStartedServers()).catch((e) =>
+    console.error(String(e)),
   );
 }
-const small = await repeat("claim cost, 10k waiting", () => claimCostMicros(10_000, 8_000));
-const large = await repeat(`claim cost, ${fmt(bigStore)} waiting`, () =>
-  claimCostMicros(bigStore, 8_000),
-);
-rows.push(`| claim+settle, 10,000 waiting | ${fmtSummary(small, 2)} µs |`);
-rows.push(`| claim+settle, ${fmt(bigStore)} waiting | ${fmtSummary(large, 2)} µs |`);
-rows.push(
-  `| claim cost ratio ${fmt(bigStore)} / 10,000 (median) | ${fmt(large.median / small.median, 2)} |`,
-);
-const mem = await repeat("memory per waiting job", () => bytesPerWaitingJob(jobs));
-rows.push(`| heap per waiting job, 200-byte payload | ${fmtSummary(mem)} bytes |`);
-
-const report = [
-  "# QueueFlow memory adapter benchmark",
-  "",
-  `${new Date().toISOString()} · Node ${process.version} · ${os.cpus().length} cores · ${fmt(os.totalmem() / 2 ** 30, 1)} GiB · ${runs} runs per figure, median (min–max)${quick ? " · --quick" : ""}`,
-  "",
-  "| measure | result |",
-  "| --- | --- |",
-  ...rows,
-  "",
-].join("\n");
-writeFileSync(values.out, report);
-console.log(report);
+// Everything is closed by now; a library's stray timer must not keep the bench alive.
+setTimeout(() => {
+  console.error(`still open after 2 s: ${process.getActiveResourcesInfo().join(", ")}; exiting`);
+  process.exit(code);
+}, 2_000).unref();
+process.exitCode = code;

@@ -1,0 +1,117 @@
+/** What every library under test shares: the payload, the driver contract, and time bounds. */
+
+/** `{"blob":"…"}` is exactly 200 bytes of JSON. */
+export const PAYLOAD_200B = { blob: "x".repeat(189) };
+
+/** A 200-byte payload that carries its send time (performance.now(), the same clock). */
+export function timedPayload(t: number): { t: number; blob: string } {
+  const head = JSON.stringify({ t, blob: "" }).length;
+  return { t, blob: "x".repeat(Math.max(0, 200 - head)) };
+}
+
+export type StoreName = "redis" | "postgres";
+
+export interface WorkerHandle {
+  /** Jobs settled (completed) so far as seen by this worker's library. */
+  settled(): number | Promise<number>;
+  close(): Promise<void>;
+}
+
+/** One fresh queue (own key prefix or schema) of one library on one store. */
+export interface Session {
+  /** Enqueue `count` jobs in batches of 1,000 with the library's bulk call. */
+  addBulk(count: number): Promise<void>;
+  /** Enqueue `count` jobs one by one, each awaited. */
+  addOne(count: number): Promise<void>;
+  /** Enqueue one job with this payload. */
+  addPayload(payload: object): Promise<void>;
+  /** Start one worker; `onStart` runs at handler start with the job's payload. */
+  work(concurrency: number, onStart?: (payload: unknown) => void): Promise<WorkerHandle>;
+  /** Bytes the store spends on this session now (used_memory or relation sizes). */
+  footprint(): Promise<number>;
+  /**
+   * Redis only, else null: commands the server executed so far (INFO commandstats, which counts
+   * the commands inside Lua scripts too) and commands this process's clients sent (round trips).
+   */
+  commandCalls(): Promise<{ server: number; sent: number } | null>;
+  /** Stop everything and delete this session's data. */
+  close(): Promise<void>;
+}
+
+export interface Library {
+  name: string;
+  store: StoreName;
+  version: string;
+  /** Settings used, stated in the report. */
+  settings: string;
+  open(runId: string): Promise<Session>;
+}
+
+export class TimeoutError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what}: timed out after ${ms} ms`);
+    this.name = "TimeoutError";
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Rejects with TimeoutError when `promise` has not settled in `ms`. */
+export async function withDeadline<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(what, ms)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `done` every `everyMs` until it holds; throws TimeoutError past `ms`. */
+export async function waitUntil(
+  what: string,
+  ms: number,
+  done: () => boolean | Promise<boolean>,
+  everyMs = 5,
+): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await done())) {
+    if (performance.now() > deadline) throw new TimeoutError(what, ms);
+    await sleep(everyMs);
+  }
+}
+
+/** Runs `fn` on batches of at most `size` covering `count` items. */
+export async function inBatches(
+  count: number,
+  size: number,
+  fn: (n: number, offset: number) => Promise<void>,
+): Promise<void> {
+  for (let done = 0; done < count; done += size) await fn(Math.min(size, count - done), done);
+}
+
+/** Version from an installed package.json (bench's own node_modules). */
+export async function installedVersion(pkg: string): Promise<string> {
+  const { createRequire } = await import("node:module");
+  const require = createRequire(import.meta.url);
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    const { readFileSync } = await import("node:fs");
+    const { dirname, join } = await import("node:path");
+    let dir = dirname(require.resolve(pkg));
+    for (let i = 0; i < 6; i++) {
+      try {
+        const json = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+          name?: string;
+          version: string;
+        };
+        if (json.name === pkg) return json.version;
+      } catch {}
+      dir = dirname(dir);
+    }
+    return "unknown";
+  }
+}

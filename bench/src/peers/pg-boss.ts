@@ -1,0 +1,89 @@
+/** pg-boss on the same PostgreSQL: `insert` (bulk) / `send`, one `work` with `batchSize` = c. */
+import PgBoss from "pg-boss";
+import {
+  inBatches,
+  installedVersion,
+  type Library,
+  PAYLOAD_200B,
+  type Session,
+  type WorkerHandle,
+} from "../common.js";
+import { pgDropSchema, pgPool, pgSchemaBytes } from "../store-util.js";
+
+const QUEUE = "bench";
+const POLL_SECONDS = 0.5; // pg-boss 10's documented minimum pollingIntervalSeconds
+
+export async function pgBossLibrary(url: string): Promise<Library> {
+  return {
+    name: "pg-boss",
+    store: "postgres",
+    version: await installedVersion("pg-boss"),
+    settings: `one \`work()\` with \`batchSize\` = c (v10 has no teamSize; the handler runs the batch's jobs at once), \`pollingIntervalSeconds: ${POLL_SECONDS}\` (the minimum), \`supervise: false\`, \`schedule: false\`, pool \`max\` 10; queue created with \`createQueue\` (standard policy); completed jobs kept (default)`,
+    async open(runId): Promise<Session> {
+      const schema = `pgbb_${runId}`;
+      const admin = pgPool(url);
+      const boss = new PgBoss({
+        connectionString: url,
+        schema,
+        max: 10,
+        supervise: false,
+        schedule: false,
+      });
+      boss.on("error", (error) => process.stderr.write(`pg-boss: ${String(error)}\n`));
+      await boss.start();
+      await boss.createQueue(QUEUE);
+      const workIds: string[] = [];
+      return {
+        async addBulk(count) {
+          await inBatches(count, 1000, async (n) => {
+            await boss.insert(
+              Array.from({ length: n }, () => ({ name: QUEUE, data: PAYLOAD_200B })),
+            );
+          });
+        },
+        async addOne(count) {
+          for (let i = 0; i < count; i++) await boss.send(QUEUE, PAYLOAD_200B);
+        },
+        async addPayload(payload) {
+          await boss.send(QUEUE, payload);
+        },
+        async work(concurrency, onStart): Promise<WorkerHandle> {
+          let started = 0;
+          const id = await boss.work<object>(
+            QUEUE,
+            { batchSize: concurrency, pollingIntervalSeconds: POLL_SECONDS },
+            async (jobs) => {
+              await Promise.all(
+                jobs.map(async (job) => {
+                  started++;
+                  onStart?.(job.data);
+                }),
+              );
+            },
+          );
+          workIds.push(id);
+          return {
+            // Completion is sent after the handler without being awaited: count what is stored.
+            settled: async () => {
+              if (started === 0) return 0;
+              const { rows } = await admin.query<{ n: string }>(
+                `select count(*) as n from "${schema}".job where name = $1 and state = 'completed'`,
+                [QUEUE],
+              );
+              return Number(rows[0]?.n ?? 0);
+            },
+            close: () => boss.offWork(id),
+          };
+        },
+        footprint: () => pgSchemaBytes(admin, schema),
+        commandCalls: async () => null,
+        async close() {
+          for (const id of workIds) await boss.offWork(id).catch(() => {});
+          await boss.stop({ graceful: true, wait: true, timeout: 10_000 }).catch(() => {});
+          await pgDropSchema(admin, schema);
+          await admin.end();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,150 @@
+/** QueueFlow on Redis (RedisAdapter) and on PostgreSQL (PostgresAdapter). */
+import { type BulkJob, Queue, type StorageAdapter, Worker } from "@queueflow/core";
+import { PostgresAdapter } from "@queueflow/postgres";
+import { RedisAdapter } from "@queueflow/redis";
+import {
+  inBatches,
+  installedVersion,
+  type Library,
+  PAYLOAD_200B,
+  type Session,
+  type StoreName,
+  type WorkerHandle,
+} from "./common.js";
+import {
+  clientCommandsSent,
+  pgDropSchema,
+  pgPool,
+  pgSchemaBytes,
+  redisClient,
+  redisCommandCalls,
+  redisDeleteMatching,
+  redisUsedMemory,
+} from "./store-util.js";
+
+type NoopJobs = { noop: { payload: object; result: null } };
+
+const SETTINGS =
+  "Worker `concurrency` = c, `batchSize` = c (default), `runSchedules: false`; completed jobs kept (default retention)";
+
+function bulk(count: number): BulkJob<NoopJobs>[] {
+  return Array.from({ length: count }, () => ({ name: "noop" as const, payload: PAYLOAD_200B }));
+}
+
+function session(
+  makeAdapter: () => StorageAdapter,
+  measure: {
+    footprint(): Promise<number>;
+    calls(): Promise<{ server: number; sent: number } | null>;
+    drop(): Promise<void>;
+  },
+): Session {
+  const producer = makeAdapter();
+  const queue = new Queue<NoopJobs>("bench", { adapter: producer });
+  const workers: { worker: Worker<NoopJobs>; adapter: StorageAdapter }[] = [];
+  let connected: Promise<void> | undefined;
+  const ready = () => {
+    connected ??= producer.connect();
+    return connected;
+  };
+  return {
+    async addBulk(count) {
+      await ready();
+      await inBatches(count, 1000, async (n) => {
+        await queue.addBulk(bulk(n));
+      });
+    },
+    async addOne(count) {
+      await ready();
+      for (let i = 0; i < count; i++) await queue.add("noop", PAYLOAD_200B);
+    },
+    async addPayload(payload) {
+      await ready();
+      await queue.add("noop", payload);
+    },
+    async work(concurrency, onStart): Promise<WorkerHandle> {
+      await ready();
+      const adapter = makeAdapter();
+      await adapter.connect();
+      let settled = 0;
+      const worker = new Worker<NoopJobs>(
+        "bench",
+        {
+          noop: (job) => {
+            onStart?.(job.payload);
+            return null;
+          },
+        },
+        { adapter, concurrency, runSchedules: false },
+      );
+      worker.on("completed", () => {
+        settled++;
+      });
+      worker.on("error", (error) => process.stderr.write(`queueflow worker: ${String(error)}\n`));
+      workers.push({ worker, adapter });
+      return {
+        settled: () => settled,
+        close: async () => {
+          await worker.close();
+          await adapter.close();
+        },
+      };
+    },
+    footprint: () => measure.footprint(),
+    commandCalls: () => measure.calls(),
+    async close() {
+      for (const { worker, adapter } of workers) {
+        await worker.close().catch(() => {});
+        await adapter.close().catch(() => {});
+      }
+      await queue.close().catch(() => {});
+      await producer.close().catch(() => {});
+      await measure.drop();
+    },
+  };
+}
+
+export async function queueflowLibrary(store: StoreName, url: string): Promise<Library> {
+  const version = await installedVersion("@queueflow/core");
+  if (store === "redis") {
+    return {
+      name: "QueueFlow",
+      store,
+      version,
+      settings: `RedisAdapter (own ioredis client per Queue and per Worker), ${SETTINGS}`,
+      async open(runId) {
+        const prefix = `qfb${runId}`;
+        const admin = redisClient(url);
+        return session(() => new RedisAdapter({ url, prefix }), {
+          footprint: () => redisUsedMemory(admin),
+          calls: async () => ({
+            server: await redisCommandCalls(admin),
+            sent: clientCommandsSent(),
+          }),
+          async drop() {
+            await redisDeleteMatching(admin, `${prefix}:*`);
+            admin.disconnect();
+          },
+        });
+      },
+    };
+  }
+  return {
+    name: "QueueFlow",
+    store,
+    version,
+    settings: `PostgresAdapter (own pool of pg's default 10 per Queue and per Worker, fresh schema per run, LISTEN/NOTIFY wake-up), ${SETTINGS}`,
+    async open(runId) {
+      const schema = `qfb_${runId}`;
+      const admin = pgPool(url);
+      return session(() => new PostgresAdapter({ connection: url, schema }), {
+        footprint: () => pgSchemaBytes(admin, schema),
+        calls: async () => null,
+        async drop() {
+          await pgDropSchema(admin, schema);
+          await admin.end();
+        },
+      });
+    },
+  };
+}

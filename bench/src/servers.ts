@@ -1,0 +1,83 @@
+/**
+ * Starts Redis and PostgreSQL through the project's scripts/servers/*.sh (loopback only) unless
+ * REDIS_URL / DATABASE_URL are set, and stops at the end only what this process started.
+ */
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import pg from "pg";
+
+const SCRIPTS = fileURLToPath(new URL("../../scripts/servers/", import.meta.url));
+
+interface Server {
+  url: string;
+  startedByUs: boolean;
+  script: string;
+}
+
+const started: Server[] = [];
+
+function runScript(script: string, action: "up" | "down"): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env.REDIS_URL;
+    delete env.DATABASE_URL;
+    execFile(
+      "bash",
+      [`${SCRIPTS}${script}`, action],
+      { env, timeout: 180_000 },
+      (error, stdout, stderr) => {
+        if (stderr) process.stderr.write(stderr);
+        if (error) reject(new Error(`${script} ${action} failed: ${error.message}`));
+        else resolve(stdout);
+      },
+    );
+  });
+}
+
+async function ensure(variable: string, script: string): Promise<string> {
+  const existing = process.env[variable];
+  if (existing) return existing;
+  const out = await runScript(script, "up");
+  const match = out.match(new RegExp(`export ${variable}=(\\S+)`));
+  if (!match?.[1]) throw new Error(`${script} up printed no ${variable}`);
+  const url = match[1].replace(/^['"]|['"]$/g, "");
+  started.push({ url, startedByUs: true, script });
+  return url;
+}
+
+export const ensureRedis = () => ensure("REDIS_URL", "redis.sh");
+export const ensurePostgres = () => ensure("DATABASE_URL", "postgres.sh");
+
+/** Stops the servers this process started (in reverse order). */
+export async function stopStartedServers(): Promise<void> {
+  for (const server of started.reverse()) {
+    try {
+      await runScript(server.script, "down");
+    } catch (error) {
+      process.stderr.write(`${String(error)}\n`);
+    }
+  }
+  started.length = 0;
+}
+
+export async function redisVersion(url: string): Promise<string> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const info = await redis.info("server");
+    return info.match(/redis_version:(\S+)/)?.[1] ?? "unknown";
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function postgresVersion(url: string): Promise<string> {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    const { rows } = await pool.query<{ v: string }>("select version() as v");
+    return rows[0]?.v.split(" on ")[0] ?? "unknown";
+  } finally {
+    await pool.end();
+  }
+}
