@@ -1,0 +1,126 @@
+import { QueueFlowError, type SettleOutcome } from "@queueflow/core";
+
+/**
+ * Driver error classes (matched by `name`: `instanceof` fails across duplicate installs of
+ * the driver) that mean the server cannot be reached or is going away.
+ */
+const UNAVAILABLE_NAMES = new Set([
+  "MongoNetworkError",
+  "MongoNetworkTimeoutError",
+  "MongoServerSelectionError",
+  "MongoPoolClearedError",
+  "MongoTopologyClosedError",
+  "MongoServerClosedError",
+  "MongoNotConnectedError",
+  "MongoWaitQueueTimeoutError",
+]);
+
+/** Server error codes of a node that is stepping down, shutting down or unreachable. */
+const UNAVAILABLE_CODES = new Set([
+  6, // HostUnreachable
+  7, // HostNotFound
+  89, // NetworkTimeout
+  91, // ShutdownInProgress
+  189, // PrimarySteppedDown
+  9001, // SocketException
+  10107, // NotWritablePrimary
+  11600, // InterruptedAtShutdown
+  11602, // InterruptedDueToReplStateChange
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+]);
+
+/** Node socket errors (they surface raw when a socket dies mid-write). */
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+]);
+
+/** Messages of a connection that died, on errors that wrap it (a bulk write's error). */
+const NETWORK_MESSAGES = [
+  /\bECONN(RESET|REFUSED)\b/,
+  /\bEPIPE\b/,
+  /\bETIMEDOUT\b/,
+  /^connection .* (closed|timed out)/i,
+];
+
+/**
+ * True when `err` means "the store is unreachable now, back off and retry": a driver
+ * network error, a server going away, a raw socket error, or an error (a MongoBulkWriteError)
+ * wrapping one of those.
+ */
+export function isUnavailable(err: unknown, depth = 0): boolean {
+  if (typeof err !== "object" || err === null || depth > 4) return false;
+  const e = err as {
+    name?: unknown;
+    code?: unknown;
+    hasErrorLabel?: (label: string) => boolean;
+    cause?: unknown;
+  };
+  if (typeof e.name === "string" && UNAVAILABLE_NAMES.has(e.name)) return true;
+  if (typeof e.code === "number" && UNAVAILABLE_CODES.has(e.code)) return true;
+  if (typeof e.hasErrorLabel === "function") {
+    if (e.hasErrorLabel("ResetPool") || e.hasErrorLabel("RetryableWriteError")) return true;
+  }
+  if (typeof e.code === "string" && NETWORK_CODES.has(e.code)) return true;
+  if (e.cause !== undefined && isUnavailable(e.cause, depth + 1)) return true;
+  const name = typeof e.name === "string" ? e.name : "";
+  const message = (err as { message?: unknown }).message;
+  if ((name.startsWith("Mongo") || name === "Error") && typeof message === "string") {
+    return NETWORK_MESSAGES.some((re) => re.test(message));
+  }
+  return false;
+}
+
+/** Duplicate key (a unique `_id` taken): the store's answer "it exists already". */
+export function isDuplicateKey(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
+/**
+ * Map anything a driver call threw to what the adapter throws: the one place driver errors
+ * become codes. Unreachable server → `QF_STORE_UNAVAILABLE` (workers back off and resume);
+ * QueueFlow errors pass through; anything else (a bug, a permission problem) is rethrown as
+ * it is, so its server code stays visible.
+ */
+export function toStoreError(err: unknown, what: string): unknown {
+  if (
+    typeof err === "object" &&
+    err !== null &&
+    (err as { name?: unknown }).name === "QueueFlowError"
+  ) {
+    return err;
+  }
+  if (isUnavailable(err)) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return new QueueFlowError(
+      "QF_STORE_UNAVAILABLE",
+      `MongoDB is unreachable (${what}: ${detail}); check the server and the connection string — workers retry on their own.`,
+      { cause: err },
+    );
+  }
+  return err;
+}
+
+/**
+ * A fenced write's answer: whether the write matched the document under the caller's lease
+ * token. The one place "zero documents matched" becomes a contract outcome.
+ */
+export function fencedOutcome(matched: boolean): SettleOutcome {
+  return matched ? "ok" : "lease_lost";
+}
+
+/** What `remove` answers from the deleted document (or, when none, the one still there). */
+export function removeOutcome(
+  deleted: boolean,
+  remaining: { state: string } | null,
+): "removed" | "active" | "not_found" {
+  if (deleted) return "removed";
+  return remaining?.state === "active" ? "active" : "not_found";
+}
