@@ -139,7 +139,9 @@ synchronous_commit = off
 CONF
     fi
     log "starting PostgreSQL on 127.0.0.1:$PORT"
-    as_owner "$BIN/pg_ctl" -D "$DATA/cluster" -l "$DATA/server.log" -w -t 60 start >&2 ||
+    # -p on the command line: a cluster made earlier keeps the port it was made with in its
+    # postgresql.conf, and QUEUEFLOW_PG_PORT must win over it.
+    as_owner "$BIN/pg_ctl" -D "$DATA/cluster" -l "$DATA/server.log" -o "-p $PORT" -w -t 60 start >&2 ||
       fail "pg_ctl start failed; see $DATA/server.log (is port $PORT taken?)"
   else
     log "reusing the running cluster in $DATA/cluster"
