@@ -1,3 +1,12 @@
+export {
+  checkClaim,
+  checkLeaseMs,
+  checkLimit,
+  checkNewJob,
+  checkSettingsPatch,
+  checkSettlements,
+  checkState,
+} from "./adapter-input.js";
 export type { BackoffFunction } from "./backoff.js";
 export { computeBackoff, DEFAULT_BACKOFF, DEFAULT_MAX_BACKOFF_MS } from "./backoff.js";
 export type {

@@ -24,7 +24,17 @@ import type {
   SettleOutcome,
   StorageAdapter,
 } from "@queueflow/core";
-import { isTerminal, QueueFlowError } from "@queueflow/core";
+import {
+  checkClaim,
+  checkLeaseMs,
+  checkLimit,
+  checkNewJob,
+  checkSettingsPatch,
+  checkSettlements,
+  checkState,
+  isTerminal,
+  QueueFlowError,
+} from "@queueflow/core";
 import { type Db, MongoClient, type MongoClientOptions, ObjectId } from "mongodb";
 import { ChangeStreamWakeUp } from "./change-stream.js";
 import { ServerClock } from "./clock.js";
@@ -37,17 +47,7 @@ import {
   openCollections,
 } from "./collections.js";
 import { removeOutcome, toStoreError } from "./errors.js";
-import {
-  checkClaim,
-  checkLeaseMs,
-  checkLimit,
-  checkNewJob,
-  checkOptionalString,
-  checkSettingsPatch,
-  checkSettlements,
-  checkState,
-  checkString,
-} from "./input-checks.js";
+import { checkOptionalString, checkString } from "./input-checks.js";
 import { Operations } from "./operations.js";
 
 /** How often a waiter re-checks for work a change stream may not have announced. */

@@ -25,7 +25,17 @@ import type {
   SettleOutcome,
   StorageAdapter,
 } from "@queueflow/core";
-import { isTerminal, QueueFlowError } from "@queueflow/core";
+import {
+  checkClaim,
+  checkLeaseMs,
+  checkLimit,
+  checkNewJob,
+  checkSettingsPatch,
+  checkSettlements,
+  checkState,
+  isTerminal,
+  QueueFlowError,
+} from "@queueflow/core";
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from "pg";
 import {
   attemptErrorParam,
@@ -48,15 +58,6 @@ import {
   toQueryable,
 } from "./connection.js";
 import { fencedOutcome, toStoreError } from "./errors.js";
-import {
-  checkClaim,
-  checkLeaseMs,
-  checkLimit,
-  checkNewJob,
-  checkSettingsPatch,
-  checkSettlements,
-  checkState,
-} from "./input-checks.js";
 import { WakeUpListener } from "./listen.js";
 import { checkMigrated, runMigrations } from "./migrate.js";
 import * as q from "./queries.js";

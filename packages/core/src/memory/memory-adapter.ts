@@ -1,3 +1,10 @@
+import {
+  checkClaim,
+  checkLimit,
+  checkNewJob,
+  checkSettingsPatch,
+  checkState,
+} from "../adapter-input.js";
 import type {
   AdapterCapabilities,
   AdvanceScheduleRequest,
@@ -23,13 +30,6 @@ import type {
 import { QueueFlowError } from "../errors.js";
 import type { JobRecord, JobState, Json, NewJob } from "../job.js";
 import { isTerminal } from "../job.js";
-import {
-  checkClaim,
-  checkLimit,
-  checkNewJob,
-  checkSettingsPatch,
-  checkState,
-} from "./input-checks.js";
 import { LeaseTokens } from "./lease-tokens.js";
 import { QueueStore } from "./queue-store.js";
 import { ScheduleStore } from "./schedule-store.js";

@@ -1,16 +1,12 @@
-import type { ClaimRequest, QueueSettings, Settlement } from "@queueflow/core";
-import {
-  JOB_STATES,
-  type JobState,
-  MAX_PRIORITY,
-  MIN_PRIORITY,
-  type NewJob,
-  QueueFlowError,
-} from "@queueflow/core";
+import type { ClaimRequest, QueueSettings, Settlement } from "./contract.js";
+import { QueueFlowError } from "./errors.js";
+import { JOB_STATES, type JobState, type NewJob } from "./job.js";
+import { MAX_PRIORITY, MIN_PRIORITY } from "./priority.js";
 
-// The core validates user input before it reaches an adapter; these checks guard what the
-// database would reject with a less helpful error (a priority outside the check constraint,
-// a NaN bound as a bigint), so a direct caller gets a typed error instead.
+// Guards for adapter authors. The core validates user input before it reaches an adapter;
+// these checks cover what a direct caller of an adapter could pass that would corrupt stored
+// jobs or the claim order (a priority outside 0–20, a NaN time, an unknown settlement kind),
+// so every adapter answers with the same typed error instead of a store-specific one.
 
 function invalid(message: string): QueueFlowError {
   return new QueueFlowError("QF_INVALID_ARGUMENT", message);
@@ -20,6 +16,7 @@ function isNonNegativeInt(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
+/** Throws `QF_INVALID_ARGUMENT` for a priority outside 0–20 or a non-finite time. */
 export function checkNewJob(job: NewJob): void {
   const p = job.priority;
   if (!Number.isInteger(p) || p < MIN_PRIORITY || p > MAX_PRIORITY) {
@@ -35,6 +32,7 @@ export function checkNewJob(job: NewJob): void {
   }
 }
 
+/** Throws `QF_INVALID_ARGUMENT` for a negative or fractional limit or a non-positive lease. */
 export function checkClaim(request: ClaimRequest): void {
   if (!isNonNegativeInt(request.limit)) {
     throw invalid(`claim limit must be a non-negative integer, got ${String(request.limit)}.`);
@@ -44,6 +42,7 @@ export function checkClaim(request: ClaimRequest): void {
   }
 }
 
+/** Throws `QF_INVALID_ARGUMENT` unless `limit` is an integer of at least `min`. */
 export function checkLimit(limit: number, what: string, min: 0 | 1): void {
   if (!isNonNegativeInt(limit) || limit < min) {
     throw invalid(
@@ -52,10 +51,12 @@ export function checkLimit(limit: number, what: string, min: 0 | 1): void {
   }
 }
 
+/** Throws `QF_INVALID_ARGUMENT` for a state that is not one of {@link JOB_STATES}. */
 export function checkState(state: JobState): void {
   if (!JOB_STATES.includes(state)) throw invalid(`Unknown job state ${JSON.stringify(state)}.`);
 }
 
+/** Throws `QF_INVALID_ARGUMENT` unless `leaseMs` is a positive number. */
 export function checkLeaseMs(leaseMs: number): void {
   if (!(Number.isFinite(leaseMs) && leaseMs > 0)) {
     throw invalid(`leaseMs must be a positive number of ms, got ${String(leaseMs)}.`);
@@ -64,6 +65,7 @@ export function checkLeaseMs(leaseMs: number): void {
 
 const SETTLE_KINDS = new Set(["complete", "retry", "dead", "snooze"]);
 
+/** Throws `QF_INVALID_ARGUMENT` for an unknown kind or a non-finite delay in any settlement. */
 export function checkSettlements(settlements: readonly Settlement[]): void {
   for (const s of settlements) {
     if (!SETTLE_KINDS.has(s.kind)) {
@@ -77,6 +79,7 @@ export function checkSettlements(settlements: readonly Settlement[]): void {
   }
 }
 
+/** Throws `QF_INVALID_ARGUMENT` for a malformed concurrency or rate limit. */
 export function checkSettingsPatch(patch: Partial<QueueSettings>): void {
   const { concurrency, rateLimit } = patch;
   if (concurrency !== undefined && concurrency !== null && !isNonNegativeInt(concurrency)) {
