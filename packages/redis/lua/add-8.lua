@@ -45,7 +45,8 @@ for i = 0, n - 1 do
     local priority = tonumber(ARGV[base + 4])
     local seq = nextSeq()
     local packed = ARGV[base + 4] .. ' ' .. ARGV[base + 5] .. ' ' .. int(now) .. ' ' .. int(seq) .. ' ' .. ARGV[base + 2]
-    redis.call('HSET', jk, 'o', packed, 'd', ARGV[base + 3], 'r', int(runAt))
+    redis.call('HSET', jk, 'o', packed, 'r', int(runAt))
+    setPayload(jk, ARGV[base + 3], false)
     if ARGV[base + 6] ~= '' then redis.call('HSET', jk, 'b', ARGV[base + 6]) end
     if ARGV[base + 7] ~= '' then redis.call('HSET', jk, 't', ARGV[base + 7]) end
     if dedupKey ~= '' then

@@ -37,7 +37,7 @@ end
 local out = {}
 local expires = now + leaseMs
 for i, member in ipairs(members) do
-  local id = string.sub(member, 13)
+  local id = readyId(member)
   local jk = jobKey(id)
   local token = ARGV[6] .. '.' .. i
   redis.call('ZREM', K.ready, member)

@@ -13,12 +13,13 @@ local limit = tonumber(ARGV[3])
 local removed = 0
 if limit <= 0 then return 0 end
 local oldest = redis.call('ZRANGE', K[state], 0, limit - 1)
-for _, id in ipairs(oldest) do
+for _, member in ipairs(oldest) do
+  local id = unpackId(member)
   local jk = jobKey(id)
   local finished = tonumber(redis.call('HGET', jk, 'f'))
   if finished and not (finished < before) then break end
   if state == 'dead' then countDead(jk, -1) end
-  redis.call('ZREM', K[state], id)
+  redis.call('ZREM', K[state], member)
   redis.call('DEL', jk)
   removed = removed + 1
 end

@@ -12,7 +12,7 @@ if total > 0 then
   -- The dead index is in entry order, which is finishedAt order.
   local first = redis.call('ZRANGE', K.dead, 0, 0)
   local last = redis.call('ZRANGE', K.dead, -1, -1)
-  oldest = tonumber(redis.call('HGET', jobKey(first[1]), 'f'))
-  newest = tonumber(redis.call('HGET', jobKey(last[1]), 'f'))
+  oldest = tonumber(redis.call('HGET', jobKey(unpackId(first[1])), 'f'))
+  newest = tonumber(redis.call('HGET', jobKey(unpackId(last[1])), 'f'))
 end
 return { total, redis.call('HGETALL', K.dlqNames), redis.call('HGETALL', K.dlqErrors), oldest, newest }

@@ -27,7 +27,7 @@ if name == '' and errorName == '' then
   local page = redis.call('ZRANGE', index, min, '+inf', 'BYSCORE', 'LIMIT', 0, limit + 1, 'WITHSCORES')
   local count = math.min(limit, #page / 2)
   for i = 1, count do
-    local id = page[i * 2 - 1]
+    local id = unpackId(page[i * 2 - 1])
     out[#out + 1] = id
     out[#out + 1] = redis.call('HGETALL', jobKey(id))
   end
@@ -40,7 +40,7 @@ else
   while not done do
     local chunk = redis.call('ZRANGE', index, min, '+inf', 'BYSCORE', 'LIMIT', 0, CHUNK, 'WITHSCORES')
     for j = 1, #chunk, 2 do
-      local id = chunk[j]
+      local id = unpackId(chunk[j])
       local score = chunk[j + 1]
       local jk = jobKey(id)
       local _, _, jobName = jobInfo(jk)

@@ -8,9 +8,10 @@
 
 local out = {}
 for i, id in ipairs(ARGV) do
-  local f = redis.call('HMGET', jobKey(id), 's', 'd')
-  if f[1] == 'dead' or f[1] == 'cancelled' then
-    out[i] = { redis.call('ZSCORE', K[f[1]], id), f[2] }
+  local jk = jobKey(id)
+  local state = redis.call('HGET', jk, 's')
+  if state == 'dead' or state == 'cancelled' then
+    out[i] = { redis.call('ZSCORE', K[state], packId(id)), getPayload(jk) }
   else
     out[i] = { false, false }
   end

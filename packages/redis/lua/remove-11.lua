@@ -12,7 +12,7 @@ local state = redis.call('HGET', jk, 's')
 if not state then return 0 end
 if state == 'active' then return -1 end
 leaveQueue(id, jk, state)
-redis.call('ZREM', K[state], id)
+redis.call('ZREM', K[state], packId(id))
 releaseDedup(id, jk)
 if state == 'dead' then countDead(jk, -1) end
 redis.call('DEL', jk)

@@ -19,13 +19,13 @@ for i = 0, tonumber(ARGV[1]) - 1 do
   local state = f[1]
   local ok = state == 'dead' or state == 'cancelled'
   if ok and expected ~= '' then
-    ok = tonumber(redis.call('ZSCORE', K[state], id)) == tonumber(expected)
+    ok = tonumber(redis.call('ZSCORE', K[state], packId(id))) == tonumber(expected)
   end
   -- The job is terminal, so whoever holds its key now is another, live job.
   if ok and f[2] and redis.call('HEXISTS', K.dedup, f[2]) == 1 then ok = false end
   if ok then
     if state == 'dead' then countDead(jk, -1) end
-    if payload ~= '' then redis.call('HSET', jk, 'd', payload) end
+    if payload ~= '' then setPayload(jk, payload, true) end
     redis.call('HDEL', jk, 'a', 'sl', 'f', 'rs', 'lt', 'le')
     redis.call('HSET', jk, 'r', int(now))
     local priority, seq = jobInfo(jk)

@@ -10,8 +10,9 @@ import type {
 import { JOB_STATES } from "@queueflow/core";
 
 // A job is one hash with short field names (listed in lua/includes/common.lua); fields at
-// their default (null, 0, {}, []) are left out. Both keep a small job small: Redis stores a
-// hash field by field, and every absent field is memory not spent.
+// their default (null, 0, {}, []) are left out, the payload is cut into chunks of at most
+// 64 bytes and the backoff is stored as compact text when it can be. All of it keeps a small
+// job small: Redis stores a hash whose values are all short as one compact listpack.
 
 const STATES = new Set<string>(JOB_STATES);
 
@@ -31,6 +32,53 @@ function json<T extends Json | BackoffOptions | AttemptError[]>(
   fallback: T,
 ): T {
   return value === undefined ? fallback : (JSON.parse(value) as T);
+}
+
+/** The payload JSON of a hash: its chunks d, d1, d2, … joined (see lua/includes/common.lua). */
+function payloadJson(h: Record<string, string>): string | undefined {
+  let json = h.d;
+  if (json === undefined) return undefined;
+  for (let i = 1; ; i++) {
+    const chunk = h[`d${i}`];
+    if (chunk === undefined) return json;
+    json += chunk;
+  }
+}
+
+/**
+ * A backoff as stored: compact text for the usual shapes (`e 1000 j` is core's default,
+ * exponential from 1 s with jitter), else JSON. Compact text never starts with `{`, and it
+ * is used only when it decodes to exactly the same JSON, so every backoff round-trips.
+ */
+export function encodeBackoff(backoff: BackoffOptions): string {
+  const json = JSON.stringify(backoff);
+  let text: string | null = null;
+  if (backoff.type === "fixed") {
+    text = `f ${backoff.delayMs}`;
+  } else if (backoff.type === "exponential") {
+    const jitter = backoff.jitter === undefined ? "-" : backoff.jitter ? "j" : "n";
+    text = `e ${backoff.delayMs} ${jitter}`;
+  }
+  if (text !== null && backoff.maxDelayMs !== undefined) text += ` ${backoff.maxDelayMs}`;
+  return text !== null && JSON.stringify(decodeBackoff(text)) === json ? text : json;
+}
+
+/** The backoff of a stored `b` field, compact text or JSON. */
+export function decodeBackoff(stored: string): BackoffOptions {
+  if (stored.startsWith("{")) return JSON.parse(stored) as BackoffOptions;
+  const [kind, delay, third, fourth] = stored.split(" ");
+  if (kind === "f") {
+    return third === undefined
+      ? { type: "fixed", delayMs: Number(delay) }
+      : { type: "fixed", delayMs: Number(delay), maxDelayMs: Number(third) };
+  }
+  const backoff: Extract<BackoffOptions, { type: "exponential" }> = {
+    type: "exponential",
+    delayMs: Number(delay),
+  };
+  if (third !== "-") backoff.jitter = third === "j";
+  if (fourth !== undefined) backoff.maxDelayMs = Number(fourth);
+  return backoff;
 }
 
 /**
@@ -53,12 +101,12 @@ export function decodeJob(queue: string, id: string, flat: FlatHash): JobRecord 
     id,
     queue,
     name: packed[4] as string,
-    payload: json<Json>(h.d, null),
+    payload: json<Json>(payloadJson(h), null),
     state: state as JobState,
     priority: Number(packed[1]),
     attempts: num(h.a, 0),
     maxAttempts: Number(packed[2]),
-    backoff: json<BackoffOptions | null>(h.b, null),
+    backoff: h.b === undefined ? null : decodeBackoff(h.b),
     timeoutMs: numOrNull(h.t),
     dedupKey: h.k ?? null,
     metadata: json<{ [key: string]: Json }>(h.md, {}),
@@ -86,7 +134,7 @@ export function encodeNewJob(job: NewJob, argv: string[]): void {
     JSON.stringify(job.payload),
     String(job.priority),
     String(job.maxAttempts),
-    job.backoff === null ? "" : JSON.stringify(job.backoff),
+    job.backoff === null ? "" : encodeBackoff(job.backoff),
     job.timeoutMs === null ? "" : String(job.timeoutMs),
     job.dedupKey ?? "",
     hasMetadata ? JSON.stringify(metadata) : "",

@@ -16,11 +16,15 @@ const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
  *   That stays Cluster-safe because Redis hashes only the first `{...}` of a key: every job
  *   hash carries the queue's tag and so lands in the slot of the keys the script was given.
  * - `ready`: due jobs, ZSET in claim order (score and member are described in
- *   `lua/includes/common.lua`).
+ *   `lua/includes/common.lua`). Its members and those of the state indexes hold the job id
+ *   packed (a UUID as 16 bytes, see `packId` there); scripts unpack ids before returning them.
  * - `timers`: delayed jobs, ZSET scored by run time.
  * - `leases`: active jobs, ZSET scored by lease expiry; its ZCARD is the active count.
  * - `waiting` … `cancelled`: one ZSET per state, scored by a per-queue sequence number taken
- *   when the job entered the state: listing order, cursors, exact counts, `clean`.
+ *   when the job entered the state: listing order, cursors, exact counts, `clean`. The
+ *   waiting index duplicates `ready`'s entries, but lists by state entry as the contract
+ *   asks (ready is in claim order); a waiting job's memory is its hash plus these two entries,
+ *   each kept small (see the layout notes in `lua/includes/common.lua`).
  * - `dedup`: HASH dedup key → id of the non-terminal job holding it.
  * - `meta`: HASH of counters (`seq`).
  * - `settings`: HASH of queue settings (`paused`, `conc`, `rlMax`, `rlWin`).

@@ -1,24 +1,36 @@
 --[[ common: helpers every script shares (inlined by scripts/gen-lua.mjs).
   Uses K, the table the generator builds from the script's KEYS header.
 
+  Memory layout (scripts/measure-memory.mjs measures it; the README has the figures). A
+  waiting job is its hash, one `ready` entry and one `waiting` entry; each is kept small:
+
   Job hash fields (absent = the default in parentheses):
     o  "<priority> <maxAttempts> <createdAt> <insertion seq> <name>": the fields no
-       transition changes, packed into one. A 200-byte payload makes Redis store the hash
-       as a hashtable, where every field costs ~50 bytes of overhead; packing these five
-       saves ~200 bytes per job (measured with scripts/measure-memory.mjs).
-    d payload JSON  s state  r runAt  a attempts (0)  b backoff JSON (null)
+       transition changes, packed into one: every field costs a few bytes of its own.
+    d  payload JSON, cut into chunks of at most CHUNK bytes (on UTF-8 character bounds):
+       d, d1, d2, ... in order (setPayload, getPayload). Redis keeps a hash whose values are
+       all <= 64 bytes (hash-max-listpack-value) as one compact listpack; a single longer
+       value turns it into a hashtable, which costs ~50 bytes per field more. Payloads over
+       CHUNKED_MAX bytes stay one field: their hash is large anyway.
+    s state  r runAt  a attempts (0)  b backoff (null; compact text or JSON, see codec.ts)
     t timeoutMs (null)  k dedupKey (null)  md metadata JSON ({})  sa startedAt (null)
     f finishedAt (null)  lt leaseToken (null)  le leaseExpiresAt (null)  w workerId (null)
     pg progress JSON (null)  rs result JSON (null)  e errors JSON array ([])
     en latest error name (null)  sl stalls (0)
 
+  Index members: `ready` and the state indexes (waiting ... cancelled) hold packed ids
+  (packId): a canonical lowercase UUID, core's default id, is stored as "\0" and its 16
+  bytes; any other id as it is (ids never contain "\0"). That keeps each member within a
+  smaller allocation. Ids are unpacked before they leave a script: clients never see it.
+
   Claim order (ready ZSET): priority high to low, then runAt, then insertion, made exact:
     score  = (20 - priority) * 2^42 + clamp(runAt, 0, 2^42 - 1)
-    member = 12 hex digits of the insertion seq .. id
+    member = the insertion seq as 6 bytes, big-endian .. packId(id)
   2^42 ms reaches the year 2109 and 21 * 2^42 < 2^53, so every score is an integer a double
   holds exactly: no two (priority, runAt) pairs collide. Equal scores are ordered by member
-  bytes, and the fixed-width hex seq makes that insertion order (up to 2^48 jobs a queue).
-  A runAt before 1970 or after 2109 is clamped for ordering only; the job keeps its runAt. ]]
+  bytes, and the fixed-width big-endian seq makes that insertion order (up to 2^48 jobs a
+  queue). A runAt before 1970 or after 2109 is clamped for ordering only; the job keeps its
+  runAt. ]]
 
 local SPAN = 4398046511104 -- 2^42
 -- Due delayed jobs moved to ready per call: bounds each script's run time. Counts stay exact
@@ -39,6 +51,48 @@ local function jobKey(id)
   return K.jobPrefix .. id
 end
 
+-- Payload chunks (see the header): at most CHUNK bytes each, at most CHUNKED_MAX in all.
+local CHUNK = 64
+local CHUNKED_MAX = 1024
+-- A chunk holds at least CHUNK - 3 bytes unless it is the last: 17 fields hold CHUNKED_MAX.
+local CHUNK_FIELDS = { 'd' }
+for i = 1, 16 do CHUNK_FIELDS[#CHUNK_FIELDS + 1] = 'd' .. i end
+
+-- Store a payload; `replace` first deletes the chunks of an earlier one.
+local function setPayload(jk, json, replace)
+  local n = #json
+  local args = { 'd', json }
+  if n > CHUNK and n <= CHUNKED_MAX then
+    args = {}
+    local from = 1
+    while from <= n do
+      local to = math.min(from + CHUNK - 1, n)
+      -- Never end a chunk inside a UTF-8 sequence: clients decode each value as UTF-8.
+      while to < n do
+        local b = string.byte(json, to + 1)
+        if b < 128 or b >= 192 then break end
+        to = to - 1
+      end
+      args[#args + 1] = CHUNK_FIELDS[#args / 2 + 1]
+      args[#args + 1] = string.sub(json, from, to)
+      from = to + 1
+    end
+  end
+  if replace then redis.call('HDEL', jk, unpack(CHUNK_FIELDS)) end
+  redis.call('HSET', jk, unpack(args))
+end
+
+local function getPayload(jk)
+  local parts = redis.call('HMGET', jk, unpack(CHUNK_FIELDS))
+  local out = {}
+  for i = 1, #parts do
+    if not parts[i] then break end
+    out[i] = parts[i]
+  end
+  if #out == 0 then return false end
+  return table.concat(out)
+end
+
 -- Priority, insertion seq and name from a job's packed `o` field.
 local function jobInfo(jk)
   local o = redis.call('HGET', jk, 'o')
@@ -52,8 +106,36 @@ local function readyScore(priority, runAt)
   return int((20 - priority) * SPAN + r)
 end
 
+local UUID = '^' .. string.rep('%x', 8) .. '%-' .. string.rep('%x', 4) .. '%-' .. string.rep('%x', 4) .. '%-'
+  .. string.rep('%x', 4) .. '%-' .. string.rep('%x', 12) .. '$'
+
+-- An id as index members hold it (see the header): a lowercase UUID as "\0" .. 16 bytes.
+local function packId(id)
+  if #id ~= 36 or not string.find(id, UUID) or string.find(id, '%u') then return id end
+  local hex = string.gsub(id, '-', '')
+  local bytes = string.gsub(hex, '%x%x', function(h) return string.char(tonumber(h, 16)) end)
+  return '\0' .. bytes
+end
+
+local function unpackId(member)
+  if string.byte(member, 1) ~= 0 then return member end
+  local hex = string.gsub(string.sub(member, 2), '.', function(c) return string.format('%02x', string.byte(c)) end)
+  return string.sub(hex, 1, 8) .. '-' .. string.sub(hex, 9, 12) .. '-' .. string.sub(hex, 13, 16) .. '-'
+    .. string.sub(hex, 17, 20) .. '-' .. string.sub(hex, 21, 32)
+end
+
 local function readyMember(seq, id)
-  return string.format('%012x', seq) .. id
+  local bytes = {}
+  for i = 6, 1, -1 do
+    bytes[i] = string.char(seq % 256)
+    seq = math.floor(seq / 256)
+  end
+  return table.concat(bytes) .. packId(id)
+end
+
+-- The id of a ready member.
+local function readyId(member)
+  return unpackId(string.sub(member, 7))
 end
 
 local function nextSeq()
@@ -69,8 +151,9 @@ end
 
 -- Move a job's listing entry from one state index to another, stamped with a fresh seq.
 local function setState(id, jk, from, to)
-  if from then redis.call('ZREM', K[from], id) end
-  redis.call('ZADD', K[to], nextSeq(), id)
+  local member = packId(id)
+  if from then redis.call('ZREM', K[from], member) end
+  redis.call('ZADD', K[to], nextSeq(), member)
   redis.call('HSET', jk, 's', to)
 end
 
