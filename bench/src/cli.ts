@@ -1,21 +1,26 @@
 /**
- * pnpm bench [--quick] [--stores memory,redis,postgres] [--peers bullmq,pg-boss,graphile-worker]
+ * pnpm bench [--quick] [--stores memory,redis,postgres,mongo] [--peers bullmq,pg-boss,graphile-worker]
  *            [--jobs N] [--runs N]
  * Memory: QueueFlow alone (results/memory.md). Redis and PostgreSQL: QueueFlow against its peers
- * on the same server in the same run (results/latest.md, latest.json, throughput.svg).
+ * on the same server in the same run (results/latest.md, latest.json, throughput.svg). MongoDB:
+ * QueueFlow alone on the mongo-java-server test server (Agenda is not installed).
  */
 import { mkdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Library, StoreName } from "./common.js";
 import { withDeadline } from "./common.js";
 import { type CompareOptions, compareStore, type Figure } from "./compare.js";
+import { claimGrowth, type GrowthOptions, type GrowthResult, growthMarkdown } from "./growth.js";
 import { runMemoryBenchmark } from "./memory-report.js";
+import { mongoVersion } from "./mongo-util.js";
+import { type MultiProcessOptions, multiProcessFigures } from "./multiproc.js";
 import { bullmqLibrary } from "./peers/bullmq.js";
 import { graphileWorkerLibrary } from "./peers/graphile-worker.js";
 import { pgBossLibrary } from "./peers/pg-boss.js";
 import { queueflowLibrary } from "./queueflow.js";
 import { type Environment, writeReports } from "./report.js";
 import {
+  ensureMongo,
   ensurePostgres,
   ensureRedis,
   postgresVersion,
@@ -28,8 +33,9 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     runs: { type: "string" },
     jobs: { type: "string" },
-    stores: { type: "string", default: "memory,redis,postgres" },
+    stores: { type: "string", default: "memory,redis,postgres,mongo" },
     peers: { type: "string", default: "bullmq,pg-boss,graphile-worker" },
+    extras: { type: "string", default: "multiproc,growth" },
     out: { type: "string", default: new URL("../results/", import.meta.url).pathname },
   },
 });
@@ -38,6 +44,7 @@ const quick = values.quick;
 const runs = Number(values.runs ?? (quick ? 3 : 5));
 const stores = new Set(values.stores.split(",").map((s) => s.trim()));
 const peers = new Set(values.peers.split(",").map((s) => s.trim()));
+const extras = new Set(values.extras.split(",").map((s) => s.trim()));
 const outDir = values.out.endsWith("/") ? values.out : `${values.out}/`;
 mkdirSync(outDir, { recursive: true });
 
@@ -52,27 +59,53 @@ const options: CompareOptions = {
   latencySeconds: quick ? 2 : 5,
 };
 
+const multi: MultiProcessOptions = {
+  runs: quick ? 2 : runs,
+  processes: 2,
+  jobs: options.jobs,
+  concurrencies: [10, 50],
+  deadlineMs: quick ? 20_000 : 60_000,
+};
+
+const growth: GrowthOptions = {
+  runs,
+  jobs: 2_000,
+  concurrency: 10,
+  big: quick ? 100_000 : 1_000_000,
+  fillBudgetMs: quick ? 60_000 : 240_000,
+  deadlineMs: 30_000,
+};
+
 async function main(): Promise<void> {
   if (stores.has("memory")) {
     console.log(await runMemoryBenchmark(quick, runs, `${outDir}memory.md`));
   }
   const figures: Figure[] = [];
+  const growthResults: GrowthResult[] = [];
   const env: Environment = { servers: {}, libraries: {}, settings: {} };
   const note = (lib: Library) => {
     env.libraries[lib.name] = lib.version;
     env.settings[`${lib.name} (${lib.store})`] = lib.settings;
   };
 
-  for (const store of ["redis", "postgres"] as StoreName[]) {
+  for (const store of ["redis", "postgres", "mongo"] as StoreName[]) {
     if (!stores.has(store)) continue;
     const libs: Library[] = [];
+    const urls: Partial<Record<StoreName, string>> = {};
     if (store === "redis") {
       const url = await ensureRedis();
+      urls.redis = url;
       env.servers.Redis = await redisVersion(url);
       libs.push(await queueflowLibrary("redis", url));
       if (peers.has("bullmq")) libs.push(await bullmqLibrary(url));
+    } else if (store === "mongo") {
+      const url = await ensureMongo();
+      env.servers.MongoDB = await mongoVersion(url);
+      libs.push(await queueflowLibrary("mongo", url));
+      // Agenda (the usual MongoDB peer) is not a bench dependency: reported as not measured.
     } else {
       const url = await ensurePostgres();
+      urls.postgres = url;
       env.servers.PostgreSQL = await postgresVersion(url);
       libs.push(await queueflowLibrary("postgres", url));
       if (peers.has("pg-boss")) libs.push(await pgBossLibrary(url));
@@ -80,9 +113,18 @@ async function main(): Promise<void> {
     }
     for (const lib of libs) note(lib);
     figures.push(...(await compareStore(store, libs, options)));
+    if (store !== "mongo" && extras.has("multiproc")) {
+      figures.push(...(await multiProcessFigures(store, libs, urls[store]!, multi)));
+    }
+    if (store !== "mongo" && extras.has("growth")) {
+      growthResults.push(await claimGrowth(libs[0]!, growth));
+    }
   }
   if (figures.length > 0) {
-    const md = writeReports(outDir, figures, env, options, quick);
+    const md = writeReports(outDir, figures, env, options, quick, {
+      markdown: growthMarkdown(growthResults, growth),
+      json: { multiProcess: multi, growth: { options: growth, results: growthResults } },
+    });
     console.log(md);
   }
 }

@@ -9,7 +9,7 @@ export function timedPayload(t: number): { t: number; blob: string } {
   return { t, blob: "x".repeat(Math.max(0, 200 - head)) };
 }
 
-export type StoreName = "redis" | "postgres";
+export type StoreName = "redis" | "postgres" | "mongo";
 
 export interface WorkerHandle {
   /** Jobs settled (completed) so far as seen by this worker's library. */
@@ -27,7 +27,9 @@ export interface Session {
   addPayload(payload: object): Promise<void>;
   /** Start one worker; `onStart` runs at handler start with the job's payload. */
   work(concurrency: number, onStart?: (payload: unknown) => void): Promise<WorkerHandle>;
-  /** Bytes the store spends on this session now (used_memory or relation sizes). */
+  /** Jobs of this session the store holds as done (completed, or deleted once completed). */
+  completed(): Promise<number>;
+  /** Bytes the store spends on this session now (used_memory or relation sizes); NaN if unknown. */
   footprint(): Promise<number>;
   /**
    * Redis only, else null: commands the server executed so far (INFO commandstats, which counts

@@ -29,7 +29,7 @@ export interface CompareOptions {
   latencySeconds: number;
 }
 
-function figure(
+export function figure(
   store: StoreName,
   key: string,
   label: string,
@@ -39,7 +39,7 @@ function figure(
   return { store, key, label, unit, higherIsBetter, samples: {}, errors: {} };
 }
 
-function push(f: Figure, lib: string, sample: Sample | null): void {
+export function push(f: Figure, lib: string, sample: Sample | null): void {
   if (!sample) return;
   f.samples[lib] ??= [];
   f.samples[lib].push(sample);
@@ -50,7 +50,7 @@ function progress(text: string): void {
 }
 
 /** Runs one sample per library per round; a failing library is noted and skipped after. */
-async function alternate(
+export async function alternate(
   libs: Library[],
   runs: number,
   label: string,

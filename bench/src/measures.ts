@@ -12,10 +12,14 @@ function runId(): string {
   return `${process.pid.toString(36)}${Date.now().toString(36)}${counter}`;
 }
 
-export async function withSession<T>(lib: Library, fn: (s: Session) => Promise<T>): Promise<T> {
-  const session = await withDeadline(`${lib.name} open`, 60_000, lib.open(runId()));
+export async function withSession<T>(
+  lib: Library,
+  fn: (s: Session, id: string) => Promise<T>,
+): Promise<T> {
+  const id = runId();
+  const session = await withDeadline(`${lib.name} open`, 60_000, lib.open(id));
   try {
-    return await fn(session);
+    return await fn(session, id);
   } finally {
     await withDeadline(`${lib.name} close`, 60_000, session.close()).catch((error) =>
       process.stderr.write(`\n${lib.name} close: ${String(error)}\n`),
@@ -28,7 +32,7 @@ export async function enqueueBulk(
   lib: Library,
   count: number,
   deadlineMs: number,
-): Promise<{ rate: Sample; bytesPerJob: Sample }> {
+): Promise<{ rate: Sample; bytesPerJob: Sample | null }> {
   return withSession(lib, async (s) => {
     await s.addBulk(10); // connect and load scripts/statements before the clock starts
     const before = await s.footprint();
@@ -36,7 +40,11 @@ export async function enqueueBulk(
     await withDeadline(`${lib.name} addBulk`, deadlineMs, s.addBulk(count));
     const seconds = (performance.now() - t0) / 1000;
     const after = await s.footprint();
-    return { rate: { value: count / seconds }, bytesPerJob: { value: (after - before) / count } };
+    const bytes = (after - before) / count;
+    return {
+      rate: { value: count / seconds },
+      bytesPerJob: Number.isNaN(bytes) ? null : { value: bytes },
+    };
   });
 }
 

@@ -1,5 +1,6 @@
-/** QueueFlow on Redis (RedisAdapter) and on PostgreSQL (PostgresAdapter). */
+/** QueueFlow on Redis (RedisAdapter), PostgreSQL (PostgresAdapter) and MongoDB (MongoAdapter). */
 import { type BulkJob, Queue, type StorageAdapter, Worker } from "@queueflow/core";
+import { MongoAdapter } from "@queueflow/mongo";
 import { PostgresAdapter } from "@queueflow/postgres";
 import { RedisAdapter } from "@queueflow/redis";
 import {
@@ -11,6 +12,7 @@ import {
   type StoreName,
   type WorkerHandle,
 } from "./common.js";
+import { mongoClient, mongoDropPrefix, mongoPrefixBytes } from "./mongo-util.js";
 import {
   clientCommandsSent,
   pgDropSchema,
@@ -90,6 +92,10 @@ function session(
         },
       };
     },
+    async completed() {
+      await ready();
+      return (await queue.counts()).completed;
+    },
     footprint: () => measure.footprint(),
     commandCalls: () => measure.calls(),
     async close() {
@@ -124,6 +130,27 @@ export async function queueflowLibrary(store: StoreName, url: string): Promise<L
           async drop() {
             await redisDeleteMatching(admin, `${prefix}:*`);
             admin.disconnect();
+          },
+        });
+      },
+    };
+  }
+  if (store === "mongo") {
+    return {
+      name: "QueueFlow",
+      store,
+      version,
+      settings: `MongoAdapter (own MongoClient per Queue and per Worker, own collection prefix per run, wakeUp "auto": change streams on the test server's oplog), ${SETTINGS}`,
+      async open(runId) {
+        const prefix = `qfb${runId}_`;
+        const admin = mongoClient(url);
+        const db = admin.db();
+        return session(() => new MongoAdapter({ connection: url, prefix }), {
+          footprint: () => mongoPrefixBytes(db, prefix),
+          calls: async () => null,
+          async drop() {
+            await mongoDropPrefix(db, prefix);
+            await admin.close();
           },
         });
       },

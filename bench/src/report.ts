@@ -14,6 +14,40 @@ export interface Environment {
 
 const QF = "QueueFlow";
 
+export const STORE_TITLES = {
+  redis: "Redis",
+  postgres: "PostgreSQL",
+  mongo: "MongoDB protocol (mongo-java-server test server)",
+} as const;
+
+const MONGO_NOTE =
+  "The server here is [mongo-java-server](https://github.com/bwaldvogel/mongo-java-server), the in-memory Java test server CI uses (`scripts/servers/mongo.sh`), **not MongoDB**: its figures say how QueueFlow's MongoAdapter behaves on that server, not what it does on a real `mongod` (WiredTiger, journaling, a replica set). Agenda, the usual MongoDB peer: not measured (not installed in bench, and not run on the test server).";
+
+/** QueueFlow's own medians per store, side by side (the same figure keys on every store). */
+function acrossStores(figures: Figure[]): string[] {
+  const stores = (["redis", "postgres", "mongo"] as const).filter((s) =>
+    figures.some((f) => f.store === s),
+  );
+  if (stores.length < 2) return [];
+  const keys = [...new Set(figures.map((f) => f.key))].filter((k) =>
+    stores.every((s) => figures.some((f) => f.store === s && f.key === k)),
+  );
+  const lines = [
+    "## QueueFlow across stores",
+    "",
+    "QueueFlow's medians from the tables below, per store (the MongoDB column is the test server, not MongoDB).",
+    "",
+    `| measure | unit | ${stores.map((s) => STORE_TITLES[s].split(" (")[0]).join(" | ")} |`,
+    `| --- | --- |${stores.map(() => " --- |").join("")}`,
+  ];
+  for (const k of keys) {
+    const figs = stores.map((s) => figures.find((f) => f.store === s && f.key === k)!);
+    const label = figs[0]!.label;
+    lines.push(`| ${label} | ${figs[0]!.unit} | ${figs.map((f) => cell(f, QF)).join(" | ")} |`);
+  }
+  return [...lines, ""];
+}
+
 function summary(samples: Sample[] | undefined): (Summary & { timeouts: number }) | null {
   const finite = (samples ?? []).filter((s) => Number.isFinite(s.value));
   if (!samples || samples.length === 0) return null;
@@ -27,6 +61,7 @@ function summary(samples: Sample[] | undefined): (Summary & { timeouts: number }
 function digits(f: Figure, v: number): number {
   if (f.unit === "calls") return 2;
   if (f.unit === "ms") return v < 10 ? 2 : 1;
+  if (f.unit === "s") return 2;
   return 0;
 }
 
@@ -70,6 +105,7 @@ export function writeReports(
   env: Environment,
   o: CompareOptions,
   quick: boolean,
+  extra: { markdown: string[]; json: Record<string, unknown> } = { markdown: [], json: {} },
 ): string {
   const date = new Date().toISOString();
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
@@ -84,20 +120,24 @@ export function writeReports(
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}.`,
     "",
-    "Ratio = QueueFlow median / peer median. Throughput (jobs/s): above 1× QueueFlow is faster. Latency (ms), bytes and commands: below 1× QueueFlow is lower. ⏱n: n runs hit the deadline (throughput = jobs completed so far / elapsed; latency counts unstarted jobs as infinite). No-op handlers, identical 200-byte JSON payloads, one worker in this process.",
+    'Ratio = QueueFlow median / peer median. Throughput (jobs/s): above 1× QueueFlow is faster. Latency (ms), wall time (s), bytes and commands: below 1× QueueFlow is lower. ⏱n: n runs hit the deadline (throughput = jobs completed so far / elapsed; latency counts unstarted jobs as infinite). No-op handlers, identical 200-byte JSON payloads, one worker in this process (the "worker processes" rows: 2 forked processes, one Worker each, both sides; wall time from the start signal until the store holds every job as completed, process start-up not timed).',
     "",
+    ...acrossStores(figures),
   ];
-  for (const store of ["redis", "postgres"] as const) {
+  for (const store of ["redis", "postgres", "mongo"] as const) {
     const figs = figures.filter((f) => f.store === store);
     if (figs.length === 0) continue;
     const peers = [...new Set(figs.flatMap((f) => Object.keys(f.samples)))].filter((l) => l !== QF);
-    lines.push(`## ${store === "redis" ? "Redis" : "PostgreSQL"}`, "", ...table(figs, peers), "");
+    lines.push(`## ${STORE_TITLES[store]}`, "");
+    if (store === "mongo") lines.push(MONGO_NOTE, "");
+    lines.push(...table(figs, peers), "");
     const errors = figs.flatMap((f) =>
       Object.entries(f.errors).map(([l, e]) => `${l}, ${f.label}: ${e}`),
     );
     for (const e of [...new Set(errors)]) lines.push(`- failed: ${e}`);
     if (errors.length > 0) lines.push("");
   }
+  lines.push(...extra.markdown);
   lines.push("## Settings", "");
   for (const [k, v] of Object.entries(env.settings)) lines.push(`- **${k}**: ${v}`);
   lines.push("", "![processing throughput by concurrency](throughput.svg)", "");
@@ -105,7 +145,7 @@ export function writeReports(
   writeFileSync(`${outDir}latest.md`, md);
   writeFileSync(
     `${outDir}latest.json`,
-    `${JSON.stringify({ date, machine, quick, options: o, environment: env, figures }, null, 2)}\n`,
+    `${JSON.stringify({ date, machine, quick, options: o, environment: env, figures, ...extra.json }, null, 2)}\n`,
   );
   writeFileSync(`${outDir}throughput.svg`, throughputSvg(figures));
   return md;

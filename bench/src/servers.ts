@@ -1,6 +1,6 @@
 /**
- * Starts Redis and PostgreSQL through the project's scripts/servers/*.sh (loopback only) unless
- * REDIS_URL / DATABASE_URL are set, and stops at the end only what this process started.
+ * Starts Redis, PostgreSQL and the MongoDB test server through the project's scripts/servers/*.sh (loopback only) unless
+ * REDIS_URL / DATABASE_URL / MONGO_URL are set, and stops at the end only what this process started.
  */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -22,6 +22,7 @@ function runScript(script: string, action: "up" | "down"): Promise<string> {
     const env = { ...process.env };
     delete env.REDIS_URL;
     delete env.DATABASE_URL;
+    delete env.MONGO_URL;
     execFile(
       "bash",
       [`${SCRIPTS}${script}`, action],
@@ -48,6 +49,8 @@ async function ensure(variable: string, script: string): Promise<string> {
 
 export const ensureRedis = () => ensure("REDIS_URL", "redis.sh");
 export const ensurePostgres = () => ensure("DATABASE_URL", "postgres.sh");
+/** mongo-java-server (an in-memory test server speaking the wire protocol), not MongoDB. */
+export const ensureMongo = () => ensure("MONGO_URL", "mongo.sh");
 
 /** Stops the servers this process started (in reverse order). */
 export async function stopStartedServers(): Promise<void> {

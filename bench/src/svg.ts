@@ -8,6 +8,12 @@ const COLORS: Record<string, string> = {
   "graphile-worker": "#9333ea",
 };
 
+const TITLES: Record<string, string> = {
+  redis: "Redis",
+  postgres: "PostgreSQL",
+  mongo: "Mongo test server",
+};
+
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -17,7 +23,7 @@ function median(values: number[]): number {
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 
 export function throughputSvg(figures: Figure[]): string {
-  const stores = ["redis", "postgres"].filter((s) =>
+  const stores = ["redis", "postgres", "mongo"].filter((s) =>
     figures.some((f) => f.store === s && f.key.startsWith("process.")),
   );
   const W = 420;
@@ -48,7 +54,7 @@ export function throughputSvg(figures: Figure[]): string {
       (1 - (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) *
         (H - pad.t - pad.b);
     parts.push(
-      `<text x="${x0 + W / 2}" y="18" text-anchor="middle" font-weight="bold">${store === "redis" ? "Redis" : "PostgreSQL"}: jobs/s (log) by concurrency</text>`,
+      `<text x="${x0 + W / 2}" y="18" text-anchor="middle" font-weight="bold">${TITLES[store] ?? store}: jobs/s (log) by concurrency</text>`,
     );
     for (let v = lo; v <= hi; v *= 10) {
       parts.push(

@@ -70,6 +70,7 @@ export async function bullmqLibrary(url: string): Promise<Library> {
           await worker.waitUntilReady();
           return { settled: () => settled, close: () => worker.close() };
         },
+        completed: () => queue.getCompletedCount(),
         footprint: () => redisUsedMemory(admin),
         commandCalls: async () => ({
           server: await redisCommandCalls(admin),

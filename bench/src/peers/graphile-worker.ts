@@ -82,6 +82,13 @@ export async function graphileWorkerLibrary(url: string): Promise<Library> {
             close: () => runner.stop(),
           };
         },
+        // Completed jobs are deleted: done = added by this session − rows left.
+        async completed() {
+          const { rows } = await admin.query<{ n: string }>(
+            `select count(*) as n from "${schema}"._private_jobs`,
+          );
+          return Math.max(0, added - Number(rows[0]?.n ?? 0));
+        },
         footprint: () => pgSchemaBytes(admin, schema),
         commandCalls: async () => null,
         async close() {

@@ -75,6 +75,13 @@ export async function pgBossLibrary(url: string): Promise<Library> {
             close: () => boss.offWork(id),
           };
         },
+        async completed() {
+          const { rows } = await admin.query<{ n: string }>(
+            `select count(*) as n from "${schema}".job where name = $1 and state = 'completed'`,
+            [QUEUE],
+          );
+          return Number(rows[0]?.n ?? 0);
+        },
         footprint: () => pgSchemaBytes(admin, schema),
         commandCalls: async () => null,
         async close() {
