@@ -37,14 +37,15 @@ end
 local out = {}
 local expires = now + leaseMs
 for i, member in ipairs(members) do
-  local id = readyId(member)
+  local pm = readyPacked(member)
+  local id = unpackId(pm)
   local jk = jobKey(id)
   local token = ARGV[6] .. '.' .. i
   redis.call('ZREM', K.ready, member)
   redis.call('HINCRBY', jk, 'a', 1)
   redis.call('HSET', jk, 'sa', int(now), 'lt', token, 'le', int(expires), 'w', ARGV[1])
   redis.call('ZADD', K.leases, int(expires), id)
-  setState(id, jk, 'waiting', 'active')
+  setState(id, jk, 'waiting', 'active', pm)
   if settings.rlMax then redis.call('ZADD', K.starts, int(now), token) end
   out[#out + 1] = id
   out[#out + 1] = redis.call('HGETALL', jk)

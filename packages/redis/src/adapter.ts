@@ -30,7 +30,15 @@ import {
   type StorageAdapter,
 } from "@queueflow/core";
 import type { RedisOptions } from "ioredis";
-import { decodeJob, decodeSchedule, encodeNewJob, encodeSchedule, type FlatHash } from "./codec.js";
+import {
+  createdJob,
+  decodeJob,
+  decodeSchedule,
+  encodeNewJob,
+  encodeSchedule,
+  type FlatHash,
+  packId,
+} from "./codec.js";
 import { closeOwned, ensureConnected, openClient, type RedisClient } from "./connection.js";
 import { outcome, toStoreError } from "./errors.js";
 import { checkPrefix, DEFAULT_PREFIX, KeyCache, type QueueKeys } from "./keys.js";
@@ -55,7 +63,7 @@ export interface RedisAdapterOptions {
   prefix?: string;
 }
 
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+type ScriptFn = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 
 /** Jobs, settlements or leases per script call: keeps each call's arguments and run time small. */
 const BATCH = 500;
@@ -104,8 +112,14 @@ function checkNewJob(job: NewJob): void {
   }
 }
 
-/** The settle script's six ARGV slots for one settlement (see lua/settle-15.lua). */
-function encodeSettlement(s: Settlement): string[] {
+/** The settle script's seven ARGV slots for one settlement (see lua/settle-15.lua). */
+function encodeSettlement(s: Settlement): (string | Buffer)[] {
+  const slots = settlementSlots(s);
+  slots.push(packId(s.id));
+  return slots;
+}
+
+function settlementSlots(s: Settlement): (string | Buffer)[] {
   switch (s.kind) {
     case "complete":
       return [s.kind, s.id, s.token, JSON.stringify(s.result ?? null), "", ""];
@@ -286,15 +300,25 @@ export class RedisAdapter implements StorageAdapter {
     for (const [queue, indexes] of byQueue) {
       // Chunks of one queue go out back to back on one connection, so they run in order.
       for (const part of chunks(indexes, BATCH)) {
-        const argv: string[] = [String(part.length)];
-        for (const i of part) encodeNewJob(jobs[i] as NewJob, argv);
+        const argv: (string | Buffer)[] = [String(part.length)];
+        const sent = part.map((i) => encodeNewJob(jobs[i] as NewJob, argv));
         calls.push(
           this.run(queue, "add", argv).then((reply) => {
             const list = asArray(reply, "add");
             for (const [j, i] of part.entries()) {
               const id = list[j * 3 + 1] as string;
-              const job = decodeJob(queue, id, list[j * 3 + 2] as FlatHash);
-              results[i] = { job, created: list[j * 3] === 1 };
+              const created = list[j * 3] === 1;
+              const rest = list[j * 3 + 2] as FlatHash;
+              const job = created
+                ? createdJob(
+                    queue,
+                    jobs[i] as NewJob,
+                    sent[j] as string[],
+                    rest[0] as string,
+                    rest[1] as string,
+                  )
+                : decodeJob(queue, id, rest);
+              results[i] = { job, created };
             }
           }),
         );
@@ -632,10 +656,14 @@ export class RedisAdapter implements StorageAdapter {
   }
 
   /** Run one script on `queue`'s keys; failures come back mapped by {@link toStoreError}. */
-  private async run(queue: string, name: ScriptName, argv: readonly string[]): Promise<unknown> {
+  private async run(
+    queue: string,
+    name: ScriptName,
+    argv: readonly (string | Buffer)[],
+  ): Promise<unknown> {
     const script = scripts[name];
     const keys: QueueKeys = this.keys.get(queue);
-    const args: string[] = script.keys.map((k) => keys[k]);
+    const args: (string | Buffer)[] = script.keys.map((k) => keys[k]);
     for (const a of argv) args.push(a);
     await this.ready();
     const fn = (this.client as unknown as Record<string, ScriptFn>)[script.command] as ScriptFn;

@@ -124,24 +124,119 @@ export function decodeJob(queue: string, id: string, flat: FlatHash): JobRecord 
   };
 }
 
-/** Append the add script's eleven ARGV slots for one job (see lua/add-8.lua). */
-export function encodeNewJob(job: NewJob, argv: string[]): void {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * An id as the index members hold it (packId in lua/includes/common.lua, the same encoding):
+ * a canonical lowercase UUID as "\0" and its 16 bytes, any other id as it is. Scripts on hot
+ * paths take it ready-made, so Redis' single thread does no per-job string work for it.
+ */
+export function packId(id: string): string | Buffer {
+  if (id.length !== 36 || !UUID.test(id)) return id;
+  const packed = Buffer.alloc(17);
+  packed.write(
+    id.slice(0, 8) + id.slice(9, 13) + id.slice(14, 18) + id.slice(19, 23) + id.slice(24),
+    1,
+    "hex",
+  );
+  return packed;
+}
+
+/** The inverse of packId, for a member read back as bytes. */
+export function unpackId(member: Buffer): string {
+  if (member[0] !== 0 || member.length !== 17) return member.toString("utf8");
+  const hex = member.toString("hex", 1);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Payload chunks hold at most CHUNK bytes; payloads over CHUNKED_MAX bytes stay whole. */
+const CHUNK = 64;
+const CHUNKED_MAX = 1024;
+
+/**
+ * A payload JSON as the job hash's fields d, d1, d2, … (see lua/includes/common.lua): chunks
+ * of at most 64 UTF-8 bytes, never ending inside a character, so the hash stays a listpack.
+ * Pushes field, value pairs onto `out`.
+ */
+export function chunkPayload(json: string, out: string[]): void {
+  const bytes = Buffer.byteLength(json, "utf8");
+  if (bytes <= CHUNK || bytes > CHUNKED_MAX) {
+    out.push("d", json);
+    return;
+  }
+  let field = 0;
+  if (bytes === json.length) {
+    // ASCII only: one byte a character.
+    for (let from = 0; from < json.length; from += CHUNK, field++) {
+      out.push(field === 0 ? "d" : `d${field}`, json.slice(from, from + CHUNK));
+    }
+    return;
+  }
+  let from = 0;
+  let size = 0;
+  for (let i = 0; i < json.length; ) {
+    const code = json.charCodeAt(i);
+    // A surrogate pair is one 4-byte character; JSON.stringify never leaves one unpaired.
+    const units = code >= 0xd800 && code <= 0xdbff ? 2 : 1;
+    const width = units === 2 ? 4 : code < 0x80 ? 1 : code < 0x800 ? 2 : 3;
+    if (size + width > CHUNK) {
+      out.push(field === 0 ? "d" : `d${field}`, json.slice(from, i));
+      field++;
+      from = i;
+      size = 0;
+    }
+    size += width;
+    i += units;
+  }
+  out.push(field === 0 ? "d" : `d${field}`, json.slice(from));
+}
+
+/**
+ * Append the add script's ARGV for one job (see lua/add-8.lua). Returns the hash fields it
+ * passes besides `o`, `r` and `s`, for createdJob.
+ */
+export function encodeNewJob(job: NewJob, argv: (string | Buffer)[]): string[] {
   const metadata = job.metadata;
-  const hasMetadata = metadata !== null && Object.keys(metadata).length > 0;
+  const fields: string[] = [];
+  chunkPayload(JSON.stringify(job.payload), fields);
+  if (job.backoff !== null) fields.push("b", encodeBackoff(job.backoff));
+  if (job.timeoutMs !== null) fields.push("t", String(job.timeoutMs));
+  // An empty key is no key, as before: the script skips dedup for it.
+  if (job.dedupKey) fields.push("k", job.dedupKey);
+  if (metadata !== null && Object.keys(metadata).length > 0) {
+    fields.push("md", JSON.stringify(metadata));
+  }
   argv.push(
     job.id,
+    packId(job.id),
     job.name,
-    JSON.stringify(job.payload),
     String(job.priority),
     String(job.maxAttempts),
-    job.backoff === null ? "" : encodeBackoff(job.backoff),
-    job.timeoutMs === null ? "" : String(job.timeoutMs),
     job.dedupKey ?? "",
-    hasMetadata ? JSON.stringify(metadata) : "",
     // Times are whole ms: the scripts compare and store integers.
     String(Math.max(0, Math.ceil(job.delayMs))),
     job.runAt === null ? "" : String(Math.round(job.runAt)),
+    String(fields.length),
   );
+  for (const f of fields) argv.push(f);
+  return fields;
+}
+
+/**
+ * The record of a job the add script created, from what the client sent (`fields`, from
+ * encodeNewJob) and the times the script chose: the hash it stored, decoded as any other.
+ */
+export function createdJob(
+  queue: string,
+  job: NewJob,
+  fields: readonly string[],
+  createdAt: string,
+  runAt: string,
+): JobRecord {
+  const state = Number(runAt) > Number(createdAt) ? "delayed" : "waiting";
+  // The seq in `o` (0 here) is not part of the record.
+  const o = `${job.priority} ${job.maxAttempts} ${createdAt} 0 ${job.name}`;
+  return decodeJob(queue, job.id, ["o", o, "r", runAt, "s", state, ...fields]);
 }
 
 /** A schedule as stored: the record without `nextRunAt`, which lives apart (see keys.ts). */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { BackoffOptions, Json } from "@queueflow/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeBackoff, encodeBackoff } from "../src/codec.js";
+import { chunkPayload, decodeBackoff, encodeBackoff, packId, unpackId } from "../src/codec.js";
 import { RedisAdapter } from "../src/index.js";
 import { queueKeys } from "../src/keys.js";
 import { job } from "./fixtures.js";
@@ -109,6 +109,52 @@ describe("compact job layout", () => {
       }),
     ).toBe(3);
     expect((await adapter.counts(queue)).completed).toBe(0);
+  });
+
+  it("cuts payloads in the client on character bounds, at most 64 bytes a chunk", () => {
+    for (const payload of Object.values(payloads)) {
+      const json = JSON.stringify(payload);
+      const out: string[] = [];
+      chunkPayload(json, out);
+      const values = out.filter((_, i) => i % 2 === 1);
+      expect(out.filter((_, i) => i % 2 === 0)).toEqual(
+        values.map((_, i) => (i === 0 ? "d" : `d${i}`)),
+      );
+      expect(values.join("")).toBe(json);
+      const bytes = Buffer.byteLength(json);
+      if (bytes > 64 && bytes <= 1024) {
+        for (const [i, value] of values.entries()) {
+          const size = Buffer.byteLength(value);
+          expect(size).toBeLessThanOrEqual(64);
+          // Only the last chunk may be short by more than one character (at most 3 bytes).
+          if (i < values.length - 1) expect(size).toBeGreaterThan(60);
+        }
+      } else {
+        expect(values).toHaveLength(1);
+      }
+    }
+  });
+
+  it("packs ids in the client exactly as the scripts do", async () => {
+    const queue = "packing";
+    const ids = [randomUUID(), randomUUID().toUpperCase(), "plain-id"];
+    for (const id of ids) expect(unpackId(Buffer.from(packId(id)))).toBe(id);
+    expect(packId(ids[0] as string)).toHaveLength(17);
+    await adapter.enqueue(ids.map((id) => job(queue, id)));
+    const keys = queueKeys(prefix, queue);
+    // add packs in the client; cancel and remove pack the same ids again in Lua.
+    const members = await withClient((client) => client.zrangeBuffer(keys.waiting, 0, -1));
+    expect(members.map((m) => unpackId(m))).toEqual(ids);
+    expect(members).toEqual(ids.map((id) => Buffer.from(packId(id))));
+    expect(await adapter.cancel(queue, ids[0] as string)).toBe("cancelled");
+    expect(await adapter.remove(queue, ids[1] as string)).toBe("removed");
+    expect(await adapter.remove(queue, ids[2] as string)).toBe("removed");
+    const sizes = await withClient(async (client) => [
+      await client.zcard(keys.ready),
+      await client.zcard(keys.waiting),
+      await client.zcard(keys.cancelled),
+    ]);
+    expect(sizes).toEqual([0, 0, 1]);
   });
 
   it("stores backoffs compactly when that round-trips exactly, else as JSON", () => {

@@ -21,7 +21,8 @@
   Index members: `ready` and the state indexes (waiting ... cancelled) hold packed ids
   (packId): a canonical lowercase UUID, core's default id, is stored as "\0" and its 16
   bytes; any other id as it is (ids never contain "\0"). That keeps each member within a
-  smaller allocation. Ids are unpacked before they leave a script: clients never see it.
+  smaller allocation. Hot scripts (add, settle) get packed ids from the client (packId in
+  src/codec.ts); ids are unpacked before they leave a script: replies carry plain ids.
 
   Claim order (ready ZSET): priority high to low, then runAt, then insertion, made exact:
     score  = (20 - priority) * 2^42 + clamp(runAt, 0, 2^42 - 1)
@@ -55,10 +56,12 @@ end
 local CHUNK = 64
 local CHUNKED_MAX = 1024
 -- A chunk holds at least CHUNK - 3 bytes unless it is the last: 17 fields hold CHUNKED_MAX.
-local CHUNK_FIELDS = { 'd' }
-for i = 1, 16 do CHUNK_FIELDS[#CHUNK_FIELDS + 1] = 'd' .. i end
+-- Literal, like UUID below: this code runs on every call, so it builds no strings it need not.
+local CHUNK_FIELDS = { 'd', 'd1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7', 'd8', 'd9', 'd10', 'd11', 'd12', 'd13',
+  'd14', 'd15', 'd16' }
 
--- Store a payload; `replace` first deletes the chunks of an earlier one.
+-- Store a payload; `replace` first deletes the chunks of an earlier one. The add script takes
+-- its chunks ready-made from the client (chunkPayload in src/codec.ts, the same rule).
 local function setPayload(jk, json, replace)
   local n = #json
   local args = { 'd', json }
@@ -106,36 +109,51 @@ local function readyScore(priority, runAt)
   return int((20 - priority) * SPAN + r)
 end
 
-local UUID = '^' .. string.rep('%x', 8) .. '%-' .. string.rep('%x', 4) .. '%-' .. string.rep('%x', 4) .. '%-'
-  .. string.rep('%x', 4) .. '%-' .. string.rep('%x', 12) .. '$'
+local UUID = '^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$'
+
+-- Per-job string work runs in Redis' single thread, so these stay to a few C calls each:
+-- no per-byte Lua loops or closures. Hot paths get packed ids from the client instead
+-- (packId in src/codec.ts, the same encoding) and pass them as `pm`.
+
+-- The four bytes of a 32-bit integer, big-endian.
+local function bytes4(x)
+  local a = math.floor(x / 16777216)
+  x = x - a * 16777216
+  local b = math.floor(x / 65536)
+  x = x - b * 65536
+  local c = math.floor(x / 256)
+  return a, b, c, x - c * 256
+end
 
 -- An id as index members hold it (see the header): a lowercase UUID as "\0" .. 16 bytes.
 local function packId(id)
   if #id ~= 36 or not string.find(id, UUID) or string.find(id, '%u') then return id end
-  local hex = string.gsub(id, '-', '')
-  local bytes = string.gsub(hex, '%x%x', function(h) return string.char(tonumber(h, 16)) end)
-  return '\0' .. bytes
+  local sub = string.sub
+  local a1, a2, a3, a4 = bytes4(tonumber(sub(id, 1, 8), 16))
+  local b1, b2, b3, b4 = bytes4(tonumber(sub(id, 10, 13) .. sub(id, 15, 18), 16))
+  local c1, c2, c3, c4 = bytes4(tonumber(sub(id, 20, 23) .. sub(id, 25, 28), 16))
+  local d1, d2, d3, d4 = bytes4(tonumber(sub(id, 29, 36), 16))
+  return string.char(0, a1, a2, a3, a4, b1, b2, b3, b4, c1, c2, c3, c4, d1, d2, d3, d4)
 end
+
+local UUID_FORMAT = '%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x'
 
 local function unpackId(member)
   if string.byte(member, 1) ~= 0 then return member end
-  local hex = string.gsub(string.sub(member, 2), '.', function(c) return string.format('%02x', string.byte(c)) end)
-  return string.sub(hex, 1, 8) .. '-' .. string.sub(hex, 9, 12) .. '-' .. string.sub(hex, 13, 16) .. '-'
-    .. string.sub(hex, 17, 20) .. '-' .. string.sub(hex, 21, 32)
+  return string.format(UUID_FORMAT, string.byte(member, 2, 17))
 end
 
-local function readyMember(seq, id)
-  local bytes = {}
-  for i = 6, 1, -1 do
-    bytes[i] = string.char(seq % 256)
-    seq = math.floor(seq / 256)
-  end
-  return table.concat(bytes) .. packId(id)
+-- `pm` is packId(id) when the caller has it already.
+local function readyMember(seq, id, pm)
+  local hi = math.floor(seq / 16777216)
+  local _, a, b, c = bytes4(hi)
+  local _, d, e, f = bytes4(seq - hi * 16777216)
+  return string.char(a, b, c, d, e, f) .. (pm or packId(id))
 end
 
--- The id of a ready member.
-local function readyId(member)
-  return unpackId(string.sub(member, 7))
+-- The packed id of a ready member.
+local function readyPacked(member)
+  return string.sub(member, 7)
 end
 
 local function nextSeq()
@@ -150,15 +168,15 @@ local function wake()
 end
 
 -- Move a job's listing entry from one state index to another, stamped with a fresh seq.
-local function setState(id, jk, from, to)
-  local member = packId(id)
+local function setState(id, jk, from, to, pm)
+  local member = pm or packId(id)
   if from then redis.call('ZREM', K[from], member) end
   redis.call('ZADD', K[to], nextSeq(), member)
   redis.call('HSET', jk, 's', to)
 end
 
-local function addReady(id, priority, runAt, seq)
-  redis.call('ZADD', K.ready, readyScore(priority, runAt), readyMember(seq, id))
+local function addReady(id, priority, runAt, seq, pm)
+  redis.call('ZADD', K.ready, readyScore(priority, runAt), readyMember(seq, id, pm))
 end
 
 -- Drop a job from the structure its current (non-terminal) state keeps it in.
