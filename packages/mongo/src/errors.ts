@@ -1,4 +1,4 @@
-import { QueueFlowError, type SettleOutcome } from "@queueflow/core";
+import { isQueueFlowError, QueueFlowError, type SettleOutcome } from "@queueflow/core";
 
 /**
  * Driver error classes (matched by `name`: `instanceof` fails across duplicate installs of
@@ -90,11 +90,7 @@ export function isDuplicateKey(err: unknown): boolean {
  * it is, so its server code stays visible.
  */
 export function toStoreError(err: unknown, what: string): unknown {
-  if (
-    typeof err === "object" &&
-    err !== null &&
-    (err as { name?: unknown }).name === "QueueFlowError"
-  ) {
+  if (isQueueFlowError(err)) {
     return err;
   }
   if (isUnavailable(err)) {

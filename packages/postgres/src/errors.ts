@@ -1,4 +1,4 @@
-import { QueueFlowError } from "@queueflow/core";
+import { isQueueFlowError, QueueFlowError } from "@queueflow/core";
 
 /** Node socket errors that mean the server cannot be reached. */
 const NETWORK_CODES = new Set([
@@ -55,11 +55,7 @@ export function isConnectionError(err: unknown): boolean {
  * is a bug or a misconfiguration and is rethrown as it is, so its SQLSTATE stays visible.
  */
 export function toStoreError(err: unknown, what: string): unknown {
-  if (
-    typeof err === "object" &&
-    err !== null &&
-    (err as { name?: unknown }).name === "QueueFlowError"
-  ) {
+  if (isQueueFlowError(err)) {
     return err;
   }
   if (isConnectionError(err)) {

@@ -1,4 +1,4 @@
-import { QueueFlowError } from "@queueflow/core";
+import { isQueueFlowError, QueueFlowError } from "@queueflow/core";
 
 /**
  * Redis error replies that mean "the server cannot serve this now", not "this command is
@@ -14,11 +14,7 @@ const UNAVAILABLE_REPLIES = /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|
  * under one of our keys) are not retryable and pass through unchanged, so they surface.
  */
 export function toStoreError(err: unknown, what: string): Error {
-  if (
-    typeof err === "object" &&
-    err !== null &&
-    (err as { name?: unknown }).name === "QueueFlowError"
-  ) {
+  if (isQueueFlowError(err)) {
     return err as QueueFlowError;
   }
   const e = err instanceof Error ? err : new Error(String(err));
