@@ -1,4 +1,4 @@
-import type { JobRecord, StorageAdapter } from "@queueflow/core";
+import { DEAD_LETTER_AGE_BUCKETS_MS, type JobRecord, type StorageAdapter } from "@queueflow/core";
 import { describe, expect, it } from "vitest";
 import type { AdapterFactory, ConformanceOptions } from "./factory.js";
 import { resolveOptions } from "./factory.js";
@@ -20,19 +20,33 @@ import {
   useAdapter,
 } from "./helpers.js";
 
-/** Add a job named `name` and fail it for good with an error named `errorName`. */
-async function deadJob(
+/**
+ * Add a job named `name` and fail it for good with an error named `errorName` (of class
+ * `errorClass` when given). Returns the dead job.
+ */
+export async function deadJob(
   a: StorageAdapter,
   queue: string,
   name: string,
   errorName: string,
   payload: JobRecord["payload"] = {},
+  errorClass?: string,
 ): Promise<JobRecord> {
   const [result] = await a.enqueue([newJob(queue, { name, payload })]);
   const claimed = await claimOne(a, queue);
   expect(claimed.id).toBe(result!.job.id);
-  expect(await killJob(a, claimed, errorName, `${name} failed with ${errorName}`)).toBe("ok");
+  expect(await killJob(a, claimed, errorName, `${name} failed with ${errorName}`, errorClass)).toBe(
+    "ok",
+  );
   return getJobOrThrow(a, queue, claimed.id);
+}
+
+/** The age histogram of `fresh` jobs that all just died: everything in the first bucket. */
+export function ageBuckets(fresh: number): { maxAgeMs: number | null; count: number }[] {
+  return [
+    ...DEAD_LETTER_AGE_BUCKETS_MS.map((maxAgeMs, i) => ({ maxAgeMs, count: i === 0 ? fresh : 0 })),
+    { maxAgeMs: null, count: 0 },
+  ];
 }
 
 /**
@@ -113,8 +127,10 @@ export function deadLetterTests(factory: AdapterFactory, options: ConformanceOpt
         total: 3,
         byName: { email: 2, sms: 1 },
         byError: { TimeoutError: 2, ValidationError: 1 },
+        byErrorClass: { unknown: 3 },
         oldestFinishedAt: Math.min(...finished),
         newestFinishedAt: Math.max(...finished),
+        byAge: ageBuckets(3),
       });
     });
 
@@ -127,8 +143,10 @@ export function deadLetterTests(factory: AdapterFactory, options: ConformanceOpt
         total: 0,
         byName: {},
         byError: {},
+        byErrorClass: {},
         oldestFinishedAt: null,
         newestFinishedAt: null,
+        byAge: ageBuckets(0),
       });
     });
 

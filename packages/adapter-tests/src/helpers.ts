@@ -179,6 +179,7 @@ export async function attemptError(
   job: ClaimedJob,
   name = "Error",
   message = "attempt failed",
+  errorClass?: string,
 ): Promise<AttemptError> {
   return {
     attempt: job.attempts,
@@ -186,6 +187,7 @@ export async function attemptError(
     message,
     stack: `${name}: ${message}\n    at handler (conformance.ts:1:1)`,
     at: await adapter.now(),
+    ...(errorClass === undefined ? {} : { errorClass }),
   };
 }
 
@@ -195,12 +197,13 @@ export async function killJob(
   job: ClaimedJob,
   errorName = "Error",
   message = "attempt failed",
+  errorClass?: string,
 ): Promise<SettleOutcome> {
   return settleOne(adapter, job.queue, {
     kind: "dead",
     id: job.id,
     token: job.leaseToken,
-    error: await attemptError(adapter, job, errorName, message),
+    error: await attemptError(adapter, job, errorName, message, errorClass),
   });
 }
 

@@ -91,6 +91,13 @@ export function recoverTests(factory: AdapterFactory, options: ConformanceOption
       expect(last?.attempt).toBe(2);
       expect(`${last?.name} ${last?.message}`).toMatch(/stall/i);
       expect(last?.at).toEqual(expect.any(Number));
+      expect(last?.errorClass).toBe("stalled");
+      expect((await a.deadLetterStats(queue)).byErrorClass).toEqual({ stalled: 1 });
+      expect(
+        (await a.listJobs({ queue, state: "dead", errorClass: "stalled", limit: 10 })).jobs.map(
+          (j) => j.id,
+        ),
+      ).toEqual([job.id]);
       await expectCounts(a, queue, { dead: 1 });
     });
 

@@ -1,5 +1,6 @@
 import { describe } from "vitest";
 import { claimTests } from "./claim.js";
+import { deadLetterOpsTests } from "./dead-letter-ops.js";
 import { deadLetterTests } from "./dead-letters.js";
 import { enqueueTests } from "./enqueue.js";
 import type { AdapterFactory, ConformanceOptions } from "./factory.js";
@@ -45,6 +46,7 @@ export function runAdapterConformance(
     inspectTests(factory, o);
     manageTests(factory, o);
     deadLetterTests(factory, o);
+    deadLetterOpsTests(factory, o);
     scheduleTests(factory, o);
     if (factory.capabilities.wakeUp) wakeUpTests(factory, o);
   });

@@ -112,14 +112,35 @@ export interface RecoverResult {
   dead: string[];
 }
 
-/** Filters for {@link StorageAdapter.listJobs}: typed fields only, never a raw store query. */
-export interface ListJobsRequest {
-  queue: string;
-  state: JobState;
+/**
+ * Typed filters shared by {@link StorageAdapter.listJobs} and {@link StorageAdapter.clean}:
+ * plain fields only, never a raw store query. Every field set must match. Error filters
+ * look at a job's latest error; time filters only match jobs that have a `finishedAt`.
+ */
+export interface JobFilter {
   /** Only jobs with this name. */
   name?: string;
-  /** Only jobs whose latest error has this name (useful on `dead`). */
+  /** Only jobs whose latest error has this name. */
   errorName?: string;
+  /** Only jobs whose latest error has this class (`unknown` also matches a missing class). */
+  errorClass?: string;
+  /** Only jobs that finished at or after this time (store clock, ms). */
+  finishedAfter?: number;
+  /** Only jobs that finished before this time (store clock, ms). */
+  finishedBefore?: number;
+  /** Only jobs claimed at least this many times. */
+  minAttempts?: number;
+  /** Only jobs claimed at most this many times. */
+  maxAttempts?: number;
+}
+
+/**
+ * Input of {@link StorageAdapter.listJobs}. A page may hold fewer than `limit` jobs while
+ * more follow (a store bounds the work of one call); only `nextCursor: null` ends the walk.
+ */
+export interface ListJobsRequest extends JobFilter {
+  queue: string;
+  state: JobState;
   /** Opaque cursor from a previous page. */
   cursor?: string | null;
   limit: number;
@@ -135,8 +156,11 @@ export interface JobPage {
 /** Exact number of jobs per state. */
 export type JobCounts = Record<JobState, number>;
 
-/** Input of {@link StorageAdapter.clean}. */
-export interface CleanRequest {
+/**
+ * Input of {@link StorageAdapter.clean}: a retention sweep (`finishedBefore` alone) or a
+ * purge by filter (any other {@link JobFilter} fields too).
+ */
+export interface CleanRequest extends Omit<JobFilter, "finishedBefore"> {
   queue: string;
   state: "completed" | "dead" | "cancelled";
   /** Remove jobs that finished before this time (store clock, ms). */
@@ -151,16 +175,54 @@ export interface RetryRequest {
   ids: string[];
   /** Shallow-merged into each job's payload object before it runs again. */
   payloadPatch: { [key: string]: Json } | null;
+  /**
+   * New payloads by job id, replacing the stored payload (and winning over `payloadPatch`)
+   * for the jobs listed: how a caller applies a per-job fix it computed itself.
+   */
+  payloads?: { [id: string]: Json };
+  /** Give each moved job this many attempts from now on, instead of its own maximum. */
+  maxAttempts?: number;
+  /**
+   * Only move jobs that reached their terminal state at or before this time (store clock,
+   * ms). Pass the time the jobs were listed, so a duplicated or retried request never
+   * replays a job again after it ran and failed anew: replay becomes idempotent.
+   */
+  asOf?: number;
 }
 
-/** Dead-letter statistics of one queue. */
+/**
+ * The upper bounds of the dead-letter age buckets, in ms: under 1 hour, 1 day, 7 days,
+ * 30 days, then everything older.
+ */
+export const DEAD_LETTER_AGE_BUCKETS_MS: readonly number[] = [
+  3_600_000, 86_400_000, 604_800_000, 2_592_000_000,
+];
+
+/** One bucket of {@link DeadLetterStats.byAge}. */
+export interface AgeBucket {
+  /** Jobs dead for less than this many ms (and at least the previous bucket's bound). */
+  maxAgeMs: number | null;
+  count: number;
+}
+
+/**
+ * Dead-letter statistics of one queue, computed in the store. Stores that aggregate by
+ * finish hour (PostgreSQL) may count a job in `byAge` as up to one hour younger than it is.
+ */
 export interface DeadLetterStats {
   total: number;
   byName: Record<string, number>;
   /** Counted by the name of each job's latest error. */
   byError: Record<string, number>;
+  /** Counted by the class of each job's latest error (`unknown` when it has none). */
+  byErrorClass: Record<string, number>;
   oldestFinishedAt: number | null;
   newestFinishedAt: number | null;
+  /**
+   * Counts per age bucket at the time of the call: one entry per bound of
+   * {@link DEAD_LETTER_AGE_BUCKETS_MS} in order, then one with `maxAgeMs: null`.
+   */
+  byAge: AgeBucket[];
 }
 
 /** What a schedule fires. */
@@ -265,13 +327,17 @@ export interface StorageAdapter {
   // recover
   /**
    * Return jobs whose lease has expired to waiting (stalls + 1, keeping their place in line),
-   * or to dead past `maxStalls`, recording an AttemptError named `StalledError` on the job.
+   * or to dead past `maxStalls`, recording an AttemptError named `StalledError` with
+   * `errorClass: "stalled"` on the job.
    */
   recoverStalled(request: RecoverRequest): Promise<RecoverResult>;
 
   // inspect
   getJob(queue: string, id: string): Promise<JobRecord | null>;
-  /** List jobs in one state, cursor-paged, oldest in the state first. */
+  /**
+   * List jobs in one state matching the filter, cursor-paged, oldest in the state first (for
+   * terminal states: in `finishedAt` order).
+   */
   listJobs(request: ListJobsRequest): Promise<JobPage>;
   /** Exact counts per state (due delayed jobs count as waiting). */
   counts(queue: string): Promise<JobCounts>;
@@ -286,16 +352,25 @@ export interface StorageAdapter {
   remove(queue: string, id: string): Promise<"removed" | "active" | "not_found">;
   /**
    * Move dead or cancelled jobs back to waiting, due now (behind jobs already due), with
-   * attempts and stalls reset and errors kept. A job whose dedup key a live job now holds is
-   * skipped. Returns the ids that moved; others are left untouched.
+   * attempts and stalls reset and errors kept, each atomically: of concurrent calls naming
+   * one job, one moves it. A job whose dedup key a live job now holds, that finished after
+   * `asOf`, or whose payload a `payloadPatch` cannot merge into (not an object) is skipped.
+   * Returns the ids that moved; others are left untouched.
    */
   retryJobs(request: RetryRequest): Promise<string[]>;
   /** Make a delayed job due now. False when it is not delayed. */
   promote(queue: string, id: string): Promise<boolean>;
-  /** Delete terminal jobs older than a time, at most `limit` per call. Returns how many. */
+  /**
+   * Delete terminal jobs that finished before a time and match the filter, at most `limit`
+   * per call, oldest first. Returns how many.
+   */
   clean(request: CleanRequest): Promise<number>;
 
-  // dead letters (listing and purging use listJobs / clean with state `dead`)
+  // dead letters (listing, purging and replay use listJobs / clean / retryJobs on `dead`)
+  /**
+   * Statistics of the queue's dead jobs, computed in the store: Redis and PostgreSQL keep
+   * counters, so the cost does not grow with the number of dead jobs.
+   */
   deadLetterStats(queue: string): Promise<DeadLetterStats>;
 
   // schedules

@@ -12,6 +12,7 @@ export { computeBackoff, DEFAULT_BACKOFF, DEFAULT_MAX_BACKOFF_MS } from "./backo
 export type {
   AdapterCapabilities,
   AdvanceScheduleRequest,
+  AgeBucket,
   ClaimedJob,
   ClaimRequest,
   ClaimResult,
@@ -21,6 +22,7 @@ export type {
   EnqueueResult,
   HealthStatus,
   JobCounts,
+  JobFilter,
   JobPage,
   ListJobsRequest,
   QueueSettings,
@@ -34,7 +36,11 @@ export type {
   SettleOutcome,
   StorageAdapter,
 } from "./contract.js";
+export { DEAD_LETTER_AGE_BUCKETS_MS } from "./contract.js";
+export { ageBucketIndex, emptyAgeBuckets, emptyDeadLetterStats } from "./dead-letter-stats.js";
 export { defaultAdapter } from "./default-adapter.js";
+export type { ErrorClassifier } from "./error-class.js";
+export { classifyError } from "./error-class.js";
 export type { ErrorCode } from "./errors.js";
 export {
   isQueueFlowError,
@@ -49,6 +55,7 @@ export { WeightedBands } from "./fairness.js";
 export type {
   AttemptError,
   BackoffOptions,
+  ErrorClass,
   JobRecord,
   JobState,
   Json,
@@ -57,6 +64,15 @@ export type {
 export { isTerminal, JOB_STATES, TERMINAL_STATES } from "./job.js";
 export type { JobContext } from "./job-context.js";
 export { isSnooze, SnoozeSignal } from "./job-context.js";
+export type { FilterableJob } from "./job-filter.js";
+export {
+  checkJobFilter,
+  checkRetryRequest,
+  latestErrorClass,
+  matchesJobFilter,
+  pickJobFilter,
+  replacementPayload,
+} from "./job-filter.js";
 export type { JobOptions } from "./job-options.js";
 export { buildNewJob } from "./job-options.js";
 export type { MemoryAdapterOptions } from "./memory/index.js";

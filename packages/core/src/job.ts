@@ -31,7 +31,34 @@ export interface AttemptError {
   stack?: string;
   /** When it failed, ms since the epoch on the store's clock. */
   at: number;
+  /**
+   * What kind of failure it was (see {@link ErrorClass}), decided when it was recorded.
+   * Stores index the class of a job's latest error for dead-letter filters and stats, and
+   * treat a missing class as `unknown`.
+   */
+  errorClass?: string;
 }
+
+/**
+ * The classes a failure is sorted into when it is recorded. A worker's `classifyError`
+ * option may return any other string as well.
+ *
+ * - `timeout`: the handler ran past the job's timeout, or an operation it awaited timed out;
+ * - `connection`: a network or store connection failed (refused, reset, unreachable);
+ * - `validation`: the input was malformed (schema, parse or validation errors);
+ * - `unrecoverable`: the handler threw an `UnrecoverableError`;
+ * - `rate_limited`: a dependency refused the call for being over its rate limit (429);
+ * - `stalled`: the job's lease expired too often (a crashed or blocked worker);
+ * - `unknown`: anything else.
+ */
+export type ErrorClass =
+  | "timeout"
+  | "connection"
+  | "validation"
+  | "unrecoverable"
+  | "rate_limited"
+  | "stalled"
+  | "unknown";
 
 /** How the delay before a retry grows. `jitter` spreads retries of many jobs apart. */
 export type BackoffOptions =

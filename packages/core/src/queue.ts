@@ -3,6 +3,7 @@ import type {
   EnqueueOptions,
   HealthStatus,
   JobCounts,
+  JobFilter,
   QueueSettings,
   RateLimit,
   ScheduleRecord,
@@ -12,6 +13,7 @@ import { defaultAdapter } from "./default-adapter.js";
 import { QueueFlowError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
 import type { JobState, Json } from "./job.js";
+import { pickJobFilter } from "./job-filter.js";
 import { buildNewJob, type JobOptions } from "./job-options.js";
 import { type Middleware, runWithMiddleware } from "./middleware.js";
 import { buildSchedule, type ScheduleJob, type ScheduleWhen } from "./schedule.js";
@@ -54,13 +56,11 @@ export type BulkJob<M extends JobMap> = {
   [N in JobName<M>]: { name: N; payload: M[N]["payload"]; options?: JobOptions };
 }[JobName<M>];
 
-/** Options of {@link Queue.listJobs}. */
-export interface ListOptions {
+/** Options of {@link Queue.listJobs}: a page and the typed filters of {@link JobFilter}. */
+export interface ListOptions extends JobFilter {
   cursor?: string | null;
   /** Page size, 1–1000; default 100. */
   limit?: number;
-  name?: string;
-  errorName?: string;
 }
 
 /**
@@ -195,12 +195,11 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
       );
     }
     const page = await (await this.#store()).listJobs({
+      ...pickJobFilter(options),
       queue: this.name,
       state,
       cursor: options.cursor ?? null,
       limit,
-      ...(options.name === undefined ? {} : { name: options.name }),
-      ...(options.errorName === undefined ? {} : { errorName: options.errorName }),
     });
     return page as { jobs: Job<M>[]; nextCursor: string | null };
   }

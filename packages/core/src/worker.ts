@@ -1,6 +1,7 @@
 import { type BackoffFunction, computeBackoff, DEFAULT_BACKOFF } from "./backoff.js";
 import type { ClaimedJob, ClaimResult, Settlement, StorageAdapter } from "./contract.js";
 import { defaultAdapter } from "./default-adapter.js";
+import { classifyError, type ErrorClassifier } from "./error-class.js";
 import { isQueueFlowError, isUnrecoverableError, QueueFlowError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
 import { type BandWeights, WeightedBands } from "./fairness.js";
@@ -42,6 +43,12 @@ export interface WorkerOptions {
   heartbeatMs?: number;
   /** Timeout for jobs that set none; default none. */
   timeoutMs?: number;
+  /**
+   * Classes each failure before it is recorded (see `ErrorClass`): return a class, or
+   * undefined to use the default {@link classifyError}. Dead-letter filters and stats group
+   * by it.
+   */
+  classifyError?: ErrorClassifier;
   /** How often expired leases are looked for; default 15 s. */
   stalledIntervalMs?: number;
   /** Expired leases a job survives before it goes to dead; default 1. */
@@ -126,7 +133,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-function toAttemptError(err: unknown, attempt: number): AttemptError {
+function toAttemptError(err: unknown, attempt: number, errorClass: string): AttemptError {
   const e = err instanceof Error ? err : new Error(String(err));
   return {
     attempt,
@@ -134,6 +141,7 @@ function toAttemptError(err: unknown, attempt: number): AttemptError {
     message: e.message,
     ...(e.stack ? { stack: e.stack.slice(0, MAX_STACK) } : {}),
     at: Date.now(),
+    errorClass,
   };
 }
 
@@ -438,7 +446,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     if (isSnooze(err)) return { kind: "snooze", ...base, delayMs: err.delayMs };
     // Closing hands an unfinished job back without spending its attempt.
     if (isQueueFlowError(err, "QF_CLOSED")) return { kind: "snooze", ...base, delayMs: 0 };
-    const error = toAttemptError(err, job.attempts);
+    const error = toAttemptError(err, job.attempts, this.#classify(err, job));
     if (
       isUnrecoverableError(err) ||
       isQueueFlowError(err, "QF_NO_HANDLER") ||
@@ -458,8 +466,23 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       );
       return { kind: "retry", ...base, error, delayMs };
     } catch (strategyError) {
-      return { kind: "dead", ...base, error: toAttemptError(strategyError, job.attempts) };
+      const error = toAttemptError(strategyError, job.attempts, this.#classify(strategyError, job));
+      return { kind: "dead", ...base, error };
     }
+  }
+
+  /** The user's classifier wins; a classifier that throws must not lose the failure. */
+  #classify(err: unknown, job: ClaimedJob): string {
+    const custom = this.#opts.classifyError;
+    if (custom !== undefined) {
+      try {
+        const errorClass = custom(err, job);
+        if (typeof errorClass === "string" && errorClass !== "") return errorClass;
+      } catch (classifierError) {
+        this.emit("error", classifierError);
+      }
+    }
+    return classifyError(err);
   }
 
   async #heartbeat(): Promise<void> {

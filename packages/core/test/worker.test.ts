@@ -122,6 +122,20 @@ describe("Worker", () => {
     expect(done?.state).toBe("dead");
     expect(done?.attempts).toBe(1);
     expect(done?.errors[0]?.name).toBe("UnrecoverableError");
+    expect(done?.errors[0]?.errorClass).toBe("unrecoverable");
+  });
+
+  it("classes failures with the worker's classifier, falling back to the default", async () => {
+    const { queue, start, adapter, name } = setup();
+    const refused = await queue.add("flaky", { failTimes: 1 }, { attempts: 1 });
+    const custom = await queue.add("flaky", { failTimes: 2 }, { attempts: 1 });
+    start({
+      classifyError: (error, job) =>
+        job.id === custom.id ? "billing" : error instanceof TypeError ? "never" : undefined,
+    });
+    await settled(adapter, name);
+    expect((await queue.getJob(refused.id))?.errors.map((e) => e.errorClass)).toEqual(["unknown"]);
+    expect((await queue.getJob(custom.id))?.errors.map((e) => e.errorClass)).toEqual(["billing"]);
   });
 
   it("aborts a handler at its timeout and counts a failed attempt", async () => {
@@ -132,6 +146,7 @@ describe("Worker", () => {
     const done = await queue.getJob(job.id);
     expect(done?.state).toBe("dead");
     expect(done?.errors[0]?.message).toMatch(/timed out after 50 ms/);
+    expect(done?.errors[0]?.errorClass).toBe("timeout");
   });
 
   it("never runs more than `concurrency` jobs at once", async () => {

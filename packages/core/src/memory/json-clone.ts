@@ -56,6 +56,7 @@ export function cloneAttemptError(error: AttemptError): AttemptError {
     at: error.at,
   };
   if (error.stack !== undefined) copy.stack = error.stack;
+  if (error.errorClass !== undefined) copy.errorClass = error.errorClass;
   return copy;
 }
 

@@ -182,12 +182,22 @@ describe("MemoryAdapter: manage", () => {
       clock.t = T0 + i * 100;
       await killAll(adapter, [j], () => (i === 0 ? "Timeout" : "Boom"));
     }
+    // Ages are measured at the call: two days later, all three are in the under-7-days bucket.
+    clock.t = T0 + 2 * 86_400_000;
     expect(await adapter.deadLetterStats("q")).toEqual({
       total: 3,
       byName: { mail: 2, sms: 1 },
       byError: { Timeout: 1, Boom: 2 },
+      byErrorClass: { unknown: 3 },
       oldestFinishedAt: T0,
       newestFinishedAt: T0 + 200,
+      byAge: [
+        { maxAgeMs: 3_600_000, count: 0 },
+        { maxAgeMs: 86_400_000, count: 0 },
+        { maxAgeMs: 604_800_000, count: 3 },
+        { maxAgeMs: 2_592_000_000, count: 0 },
+        { maxAgeMs: null, count: 0 },
+      ],
     });
   });
 

@@ -30,6 +30,7 @@ import type {
 import { QueueFlowError } from "../errors.js";
 import type { JobRecord, JobState, Json, NewJob } from "../job.js";
 import { isTerminal } from "../job.js";
+import { checkJobFilter, checkRetryRequest } from "../job-filter.js";
 import { LeaseTokens } from "./lease-tokens.js";
 import { QueueStore } from "./queue-store.js";
 import { ScheduleStore } from "./schedule-store.js";
@@ -169,6 +170,7 @@ export class MemoryAdapter implements StorageAdapter {
     this.assertOpen();
     checkState(request.state);
     checkLimit(request.limit, "listJobs", 1);
+    checkJobFilter(request);
     return this.store(request.queue).listJobs(request, this.clock());
   }
 
@@ -195,7 +197,8 @@ export class MemoryAdapter implements StorageAdapter {
 
   async retryJobs(request: RetryRequest): Promise<string[]> {
     this.assertOpen();
-    return this.store(request.queue).retryJobs(request.ids, request.payloadPatch, this.clock());
+    checkRetryRequest(request);
+    return this.store(request.queue).retryJobs(request, this.clock());
   }
 
   async promote(queue: string, id: string): Promise<boolean> {
@@ -212,12 +215,8 @@ export class MemoryAdapter implements StorageAdapter {
       );
     }
     checkLimit(request.limit, "clean", 0);
-    return this.store(request.queue).clean(
-      request.state,
-      request.finishedBefore,
-      request.limit,
-      this.clock(),
-    );
+    checkJobFilter(request);
+    return this.store(request.queue).clean(request, this.clock());
   }
 
   async deadLetterStats(queue: string): Promise<DeadLetterStats> {

@@ -1,7 +1,9 @@
 import type {
+  AgeBucket,
   ClaimedJob,
   ClaimRequest,
   ClaimResult,
+  CleanRequest,
   DeadLetterStats,
   EnqueueResult,
   JobCounts,
@@ -9,11 +11,14 @@ import type {
   ListJobsRequest,
   QueueSettings,
   RecoverResult,
+  RetryRequest,
   Settlement,
   SettleOutcome,
 } from "../contract.js";
+import { ageBucketIndex, emptyDeadLetterStats } from "../dead-letter-stats.js";
 import type { JobRecord, JobState, Json, NewJob } from "../job.js";
 import { isTerminal } from "../job.js";
+import { latestErrorClass, matchesJobFilter, replacementPayload } from "../job-filter.js";
 import { JobTable, MAX_PRIORITY, MIN_PRIORITY } from "./job-table.js";
 import { cloneAttemptError, cloneJson, cloneJsonObject, isPlainObject } from "./json-clone.js";
 import type { LeaseTokens } from "./lease-tokens.js";
@@ -191,6 +196,7 @@ export class QueueStore {
           name: "StalledError",
           message: `lease expired ${job.stalls} times; worker probably crashed or blocked the event loop`,
           at: now,
+          errorClass: "stalled",
         });
         job.finishedAt = now;
         table.transition(job, "dead");
@@ -215,10 +221,7 @@ export class QueueStore {
   listJobs(request: ListJobsRequest, now: number): JobPage {
     this.sync(now);
     const after = request.cursor == null ? 0 : decodeCursor(request.cursor);
-    const page = this.table.indexes[request.state].page(after, request.limit, {
-      name: request.name,
-      errorName: request.errorName,
-    });
+    const page = this.table.indexes[request.state].page(after, request.limit, request);
     const jobs: JobRecord[] = [];
     for (const job of page.jobs) jobs.push(job.toRecord());
     return { jobs, nextCursor: page.hasMore ? encodeCursor(page.lastSeq) : null };
@@ -256,20 +259,26 @@ export class QueueStore {
     return "removed";
   }
 
-  retryJobs(ids: readonly string[], patch: { [key: string]: Json } | null, now: number): string[] {
+  retryJobs(request: RetryRequest, now: number): string[] {
     this.sync(now);
     const table = this.table;
+    const patch = request.payloadPatch;
     const moved: string[] = [];
-    for (const id of ids) {
+    for (const id of request.ids) {
       const job = table.jobs.get(id);
       if (job === undefined || (job.state !== "dead" && job.state !== "cancelled")) continue;
+      if (request.asOf !== undefined && !((job.finishedAt as number) <= request.asOf)) continue;
       // The job is terminal, so whoever holds its key now is another, live job.
       const key = job.dedupKey;
       if (key !== null && table.dedup.has(key)) continue;
-      if (patch !== null) {
+      const replacement = replacementPayload(request, id);
+      if (replacement !== undefined) {
+        job.payload = cloneJson(replacement);
+      } else if (patch !== null) {
         if (!isPlainObject(job.payload)) continue;
         job.payload = { ...job.payload, ...cloneJsonObject(patch) };
       }
+      if (request.maxAttempts !== undefined) job.maxAttempts = request.maxAttempts;
       job.attempts = 0;
       job.stalls = 0;
       job.finishedAt = null;
@@ -297,47 +306,42 @@ export class QueueStore {
   }
 
   /**
-   * Remove up to `limit` jobs of a terminal state that finished before `finishedBefore`.
-   * A terminal job's finishedAt is when it entered the state, so the state's index is in
-   * finishedAt order and the walk stops at the first job too young: O(removed).
+   * Remove up to `limit` jobs matching `request` that finished before `finishedBefore`. A
+   * terminal job's finishedAt is when it entered the state, so the state's index is in
+   * finishedAt order and the walk stops at the first job too young: O(jobs older than the
+   * bound that the filter passes over + removed).
    */
-  clean(state: JobState, finishedBefore: number, limit: number, now: number): number {
+  clean(request: CleanRequest, now: number): number {
     this.sync(now);
-    const index = this.table.indexes[state];
-    let removed = 0;
-    while (removed < limit) {
-      const job = index.first();
-      if (job === undefined || job.finishedAt === null || !(job.finishedAt < finishedBefore)) {
-        break;
-      }
-      this.table.discard(job);
-      removed++;
-    }
-    return removed;
+    const doomed: StoredJob[] = [];
+    this.table.indexes[request.state].walk((job) => {
+      if (doomed.length >= request.limit) return false;
+      if (job.finishedAt === null || !(job.finishedAt < request.finishedBefore)) return false;
+      if (matchesJobFilter(job, request)) doomed.push(job);
+      return true;
+    });
+    for (const job of doomed) this.table.discard(job);
+    return doomed.length;
   }
 
   deadLetterStats(now: number): DeadLetterStats {
     this.sync(now);
-    const stats: DeadLetterStats = {
-      total: 0,
-      byName: {},
-      byError: {},
-      oldestFinishedAt: null,
-      newestFinishedAt: null,
+    const stats = emptyDeadLetterStats();
+    const count = (tally: Record<string, number>, key: string) => {
+      tally[key] = (tally[key] ?? 0) + 1;
     };
-    this.table.indexes.dead.forEachLive((job) => {
+    this.table.indexes.dead.walk((job) => {
       stats.total++;
-      stats.byName[job.name] = (stats.byName[job.name] ?? 0) + 1;
+      count(stats.byName, job.name);
       const errorName = job.lastErrorName();
-      if (errorName !== null) stats.byError[errorName] = (stats.byError[errorName] ?? 0) + 1;
-      const at = job.finishedAt;
-      if (at === null) return;
-      if (stats.oldestFinishedAt === null || at < stats.oldestFinishedAt) {
-        stats.oldestFinishedAt = at;
-      }
-      if (stats.newestFinishedAt === null || at > stats.newestFinishedAt) {
-        stats.newestFinishedAt = at;
-      }
+      if (errorName !== null) count(stats.byError, errorName);
+      count(stats.byErrorClass, latestErrorClass(job.errors) ?? "unknown");
+      const at = job.finishedAt as number;
+      // The index is in finishedAt order: the first job is the oldest, the last the newest.
+      stats.oldestFinishedAt ??= at;
+      stats.newestFinishedAt = at;
+      (stats.byAge[ageBucketIndex(now - at)] as AgeBucket).count++;
+      return true;
     });
     return stats;
   }

@@ -1,14 +1,10 @@
+import type { JobFilter } from "../contract.js";
 import { QueueFlowError } from "../errors.js";
+import { matchesJobFilter } from "../job-filter.js";
 import type { StoredJob } from "./stored-job.js";
 
 /** Stale entries tolerated before the arrays are rebuilt: beyond this, and beyond the live count. */
 const COMPACT_SLACK = 64;
-
-/** What {@link StateIndex.page} filters on. */
-export interface PageFilter {
-  name: string | undefined;
-  errorName: string | undefined;
-}
 
 /** One page of an index walk. */
 export interface IndexPage {
@@ -66,7 +62,7 @@ export class StateIndex {
    * Finding the start is O(log n); non-matching entries after it are scanned, and the scan
    * stops one match past the page to tell whether another page exists.
    */
-  page(afterSeq: number, limit: number, filter: PageFilter): IndexPage {
+  page(afterSeq: number, limit: number, filter: JobFilter): IndexPage {
     const seqs = this.seqs;
     const jobs = this.jobs;
     const out: StoredJob[] = [];
@@ -75,7 +71,7 @@ export class StateIndex {
     for (let i = this.lowerBound(afterSeq + 1); i < seqs.length; i++) {
       const job = jobs[i] as StoredJob;
       const seq = seqs[i] as number;
-      if (job.stateSeq !== seq || !matches(job, filter)) continue;
+      if (job.stateSeq !== seq || !matchesJobFilter(job, filter)) continue;
       if (out.length === limit) {
         hasMore = true;
         break;
@@ -86,13 +82,13 @@ export class StateIndex {
     return { jobs: out, lastSeq, hasMore };
   }
 
-  /** Visit every live job, oldest first. */
-  forEachLive(visit: (job: StoredJob) => void): void {
+  /** Visit live jobs, oldest first, until `visit` returns false. */
+  walk(visit: (job: StoredJob) => boolean): void {
     const seqs = this.seqs;
     const jobs = this.jobs;
     for (let i = this.head; i < seqs.length; i++) {
       const job = jobs[i] as StoredJob;
-      if (job.stateSeq === seqs[i]) visit(job);
+      if (job.stateSeq === seqs[i] && !visit(job)) return;
     }
   }
 
@@ -128,12 +124,6 @@ export class StateIndex {
     this.jobs = jobs;
     this.head = 0;
   }
-}
-
-function matches(job: StoredJob, filter: PageFilter): boolean {
-  if (filter.name !== undefined && job.name !== filter.name) return false;
-  if (filter.errorName !== undefined && job.lastErrorName() !== filter.errorName) return false;
-  return true;
 }
 
 const CURSOR = /^[0-9a-z]{1,11}$/;

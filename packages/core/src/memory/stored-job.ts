@@ -14,7 +14,7 @@ export class StoredJob {
   state: JobState;
   readonly priority: number;
   attempts = 0;
-  readonly maxAttempts: number;
+  maxAttempts: number;
   readonly backoff: BackoffOptions | null;
   readonly timeoutMs: number | null;
   readonly dedupKey: string | null;
