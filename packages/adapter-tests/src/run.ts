@@ -5,6 +5,7 @@ import { deadLetterTests } from "./dead-letters.js";
 import { enqueueTests } from "./enqueue.js";
 import type { AdapterFactory, ConformanceOptions } from "./factory.js";
 import { resolveOptions } from "./factory.js";
+import { groupTests } from "./groups.js";
 import { testTimeout } from "./helpers.js";
 import { inspectTests } from "./inspect.js";
 import { lifecycleTests } from "./lifecycle.js";
@@ -16,8 +17,8 @@ import { wakeUpTests } from "./wake-up.js";
 
 /**
  * Declare the whole StorageAdapter conformance suite as one vitest `describe` block: every
- * contract area, each against its own adapter from `factory`. Optional groups (wake-up, the
- * transaction check) are declared only when `factory.capabilities` says they apply, so no
+ * contract area, each against its own adapter from `factory`. Optional groups (wake-up, job
+ * groups, the transaction check) are declared only when `factory.capabilities` says they apply, so no
  * test is ever skipped; no option turns an invariant off.
  *
  * @throws RangeError when `options` are out of range (see {@link ConformanceOptions}).
@@ -49,5 +50,6 @@ export function runAdapterConformance(
     deadLetterOpsTests(factory, o);
     scheduleTests(factory, o);
     if (factory.capabilities.wakeUp) wakeUpTests(factory, o);
+    if (factory.capabilities.groups === true) groupTests(factory, o);
   });
 }

@@ -2,6 +2,9 @@ import type { ClaimRequest, QueueSettings, Settlement } from "./contract.js";
 import { QueueFlowError } from "./errors.js";
 import { JOB_STATES, type JobState, type NewJob } from "./job.js";
 import { MAX_PRIORITY, MIN_PRIORITY } from "./priority.js";
+import { assertGroupName } from "./validate.js";
+
+const DEDUP_MODES = new Set(["live", "throttle", "debounce"]);
 
 // Guards for adapter authors. The core validates user input before it reaches an adapter;
 // these checks cover what a direct caller of an adapter could pass that would corrupt stored
@@ -29,6 +32,18 @@ export function checkNewJob(job: NewJob): void {
   }
   if (!Number.isFinite(job.delayMs)) {
     throw invalid(`Job ${job.id}: delayMs must be a finite number of ms.`);
+  }
+  if (job.group !== undefined) assertGroupName(job.group);
+  const mode = job.dedupMode;
+  if (mode === undefined || mode === "live") return;
+  if (!DEDUP_MODES.has(mode) || job.dedupKey === null) {
+    throw invalid(
+      `Job ${job.id}: dedupMode must be live, throttle or debounce, with a dedupKey, got ${JSON.stringify(mode)}.`,
+    );
+  }
+  const ttl = job.dedupTtlMs;
+  if (mode === "throttle" && !(typeof ttl === "number" && Number.isSafeInteger(ttl) && ttl > 0)) {
+    throw invalid(`Job ${job.id}: throttle needs dedupTtlMs, a positive integer of ms.`);
   }
 }
 
@@ -79,20 +94,23 @@ export function checkSettlements(settlements: readonly Settlement[]): void {
   }
 }
 
-/** Throws `QF_INVALID_ARGUMENT` for a malformed concurrency or rate limit. */
+/** Throws `QF_INVALID_ARGUMENT` for a malformed concurrency or rate limit (queue or group). */
 export function checkSettingsPatch(patch: Partial<QueueSettings>): void {
-  const { concurrency, rateLimit } = patch;
-  if (concurrency !== undefined && concurrency !== null && !isNonNegativeInt(concurrency)) {
-    throw invalid(
-      `concurrency must be a non-negative integer or null, got ${String(concurrency)}.`,
-    );
+  for (const field of ["concurrency", "groupConcurrency"] as const) {
+    const value = patch[field];
+    if (value !== undefined && value !== null && !isNonNegativeInt(value)) {
+      throw invalid(`${field} must be a non-negative integer or null, got ${String(value)}.`);
+    }
   }
-  if (rateLimit !== undefined && rateLimit !== null) {
+  for (const field of ["rateLimit", "groupRateLimit"] as const) {
+    const limit = patch[field];
+    if (limit === undefined || limit === null) continue;
     if (
-      !isNonNegativeInt(rateLimit.max) ||
-      !(Number.isFinite(rateLimit.windowMs) && rateLimit.windowMs > 0)
+      typeof limit !== "object" ||
+      !isNonNegativeInt(limit.max) ||
+      !(Number.isFinite(limit.windowMs) && limit.windowMs > 0)
     ) {
-      throw invalid("rateLimit needs an integer max >= 0 and a positive windowMs.");
+      throw invalid(`${field} needs an integer max >= 0 and a positive windowMs.`);
     }
   }
 }

@@ -9,6 +9,13 @@ export interface AdapterCapabilities {
   wakeUp: boolean;
   /** Operations accept the caller's transaction handle (see {@link EnqueueOptions.tx}). */
   transactions: boolean;
+  /**
+   * Job groups and their limits (`NewJob.group`, `groupConcurrency`, `groupRateLimit`, fair
+   * rotation across groups in `claim`) and the `throttle` and `debounce` dedup modes.
+   * Optional while adapters adopt it: absent means false, and the core refuses those
+   * options with `QF_NOT_SUPPORTED` on an adapter without it.
+   */
+  groups?: boolean;
 }
 
 /** Result of {@link StorageAdapter.health}. */
@@ -45,12 +52,22 @@ export interface RateLimit {
   windowMs: number;
 }
 
-/** Queue-wide settings, stored with the queue so they hold across every worker and host. */
+/**
+ * Queue-wide settings, stored with the queue so they hold across every worker and host.
+ * The group fields exist on adapters with the `groups` capability; absent means null.
+ */
 export interface QueueSettings {
   paused: boolean;
   /** At most this many jobs of the queue active at once, or null for no cap. */
   concurrency: number | null;
   rateLimit: RateLimit | null;
+  /**
+   * At most this many active jobs per group, across all workers and hosts; 1 runs each
+   * group's jobs one at a time, in claim order. Null: no per-group cap.
+   */
+  groupConcurrency?: number | null;
+  /** At most `max` starts per group in any window of `windowMs` (sliding). Null: none. */
+  groupRateLimit?: RateLimit | null;
 }
 
 /** Input of {@link StorageAdapter.claim}. */
@@ -64,7 +81,8 @@ export interface ClaimRequest {
   leaseMs: number;
   /**
    * Only claim jobs whose priority lies in this inclusive range (the weighted-fairness mode
-   * claims band by band). Null: any priority.
+   * claims band by band). Null: any priority. A claim with a range takes ungrouped jobs
+   * only: priority orders jobs within a group, never across groups.
    */
   priorityRange: { min: number; max: number } | null;
 }
@@ -299,6 +317,15 @@ export interface StorageAdapter {
    * and `attempts + 1`. Honours the queue's stored settings in the same atomic step: nothing
    * when paused, never more than `concurrency` active, never more than `rateLimit.max` starts
    * in any window.
+   *
+   * Groups (capability `groups`): the groups with due jobs take turns, round-robin, and the
+   * ungrouped jobs take turns as one more group; each turn starts the next job of that
+   * group in contract order. A group at its `groupConcurrency` or `groupRateLimit` sits out
+   * until a slot frees, without being looked at. So a job of a small group starts within
+   * (groups with due jobs) claims however large another group's backlog is, and the cost of
+   * a claim is O(log n) per job claimed, independent of the number of groups and of any
+   * group's backlog. Priority wins only within a group: fairness between tenants is the
+   * point of groups, and one tenant must not buy its way ahead by raising priorities.
    */
   claim(request: ClaimRequest): Promise<ClaimResult>;
 

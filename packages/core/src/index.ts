@@ -55,6 +55,7 @@ export { WeightedBands } from "./fairness.js";
 export type {
   AttemptError,
   BackoffOptions,
+  DedupMode,
   ErrorClass,
   JobRecord,
   JobState,
@@ -96,6 +97,7 @@ export type { FiringReport } from "./scheduler.js";
 export { fireDueSchedules } from "./scheduler.js";
 export type { AnyJobMap, Job, JobMap, JobName, JobSchemas } from "./types.js";
 export {
+  assertGroupName,
   assertJobId,
   assertJobName,
   assertJson,

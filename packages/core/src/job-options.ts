@@ -1,8 +1,10 @@
+import { checkNewJob } from "./adapter-input.js";
 import { DEFAULT_BACKOFF } from "./backoff.js";
 import { QueueFlowError } from "./errors.js";
-import type { BackoffOptions, Json, NewJob } from "./job.js";
+import type { BackoffOptions, DedupMode, Json, NewJob } from "./job.js";
 import { defaultAttemptsFor, type Priority, resolvePriority } from "./priority.js";
 import {
+  assertGroupName,
   assertJobId,
   assertJobName,
   assertJson,
@@ -26,6 +28,20 @@ export interface JobOptions {
   timeoutMs?: number;
   /** While a job with this key is not finished, adding another returns the existing one. */
   dedupKey?: string;
+  /**
+   * How `dedupKey` collapses adds: `live` (default, as above), `throttle` (also for
+   * `dedupTtlMs` after the first add, even once that job finished) or `debounce` (a job
+   * with the key that has not started takes the new payload and is pushed back to now +
+   * `delayMs`). See the README's "Deduplication" section. Needs an adapter with groups.
+   */
+  dedupMode?: DedupMode;
+  /** The throttle window for `dedupMode: "throttle"`, in ms. */
+  dedupTtlMs?: number;
+  /**
+   * The job's group (tenant, account, document): groups take turns in claims and can be
+   * limited per group (`Queue.setLimits({ groupConcurrency, groupRateLimit })`).
+   */
+  group?: string;
   /** Your own id: adding a job with an id that exists returns the existing job. */
   jobId?: string;
   /** JSON metadata kept with the job (trace ids, tenant, …). */
@@ -81,6 +97,8 @@ export function buildNewJob(
       "dedupKey must be a string of 1–256 characters.",
     );
   }
+  if (options.group !== undefined) assertGroupName(options.group);
+  if (options.dedupTtlMs !== undefined) assertPositiveInt(options.dedupTtlMs, "dedupTtlMs");
   let runAt: number | null = null;
   if (options.runAt !== undefined) {
     runAt = options.runAt instanceof Date ? options.runAt.getTime() : options.runAt;
@@ -91,7 +109,7 @@ export function buildNewJob(
   // A copy: defaults are shared by every job, and middleware writes trace context into it.
   const metadata = { ...options.metadata };
   assertJson(metadata, `Metadata of "${name}"`, maxPayloadBytes);
-  return {
+  const job: NewJob = {
     id: options.jobId ?? crypto.randomUUID(),
     queue,
     name,
@@ -104,5 +122,11 @@ export function buildNewJob(
     metadata,
     delayMs: options.delayMs ?? 0,
     runAt,
+    ...(options.group === undefined ? {} : { group: options.group }),
+    ...(options.dedupMode === undefined ? {} : { dedupMode: options.dedupMode }),
+    ...(options.dedupTtlMs === undefined ? {} : { dedupTtlMs: options.dedupTtlMs }),
   };
+  // The same checks every adapter makes: a bad mode fails at add, not in the store.
+  checkNewJob(job);
+  return job;
 }

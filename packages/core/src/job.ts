@@ -99,7 +99,20 @@ export interface JobRecord {
   errors: AttemptError[];
   /** How many times its lease expired while active. */
   stalls: number;
+  /** The group (tenant, account, document) the job belongs to; absent when none. */
+  group?: string;
 }
+
+/**
+ * How a `dedupKey` collapses adds (see the core README for the full semantics):
+ * - `live` (default): an add returns the job that holds the key while it is not finished;
+ * - `throttle`: as `live`, and also for `dedupTtlMs` after the add that created the job,
+ *   even once it finished (as long as that job still exists);
+ * - `debounce`: an add whose key is held by a job that has not started yet replaces that
+ *   job's payload and pushes its due time to now + the add's `delayMs` (trailing edge); when
+ *   no job with the key waits (none, or it is already running or finished), it creates one.
+ */
+export type DedupMode = "live" | "throttle" | "debounce";
 
 /**
  * A job as handed to the store at enqueue. The store sets state, times and counters
@@ -120,4 +133,10 @@ export interface NewJob {
   delayMs: number;
   /** Absolute due time, ms since the epoch; wins over `delayMs` when set. */
   runAt: number | null;
+  /** The job's group (capability `groups`); absent or undefined for none. */
+  group?: string;
+  /** How `dedupKey` collapses adds; default `live`. Other modes need capability `groups`. */
+  dedupMode?: DedupMode;
+  /** The throttle window in ms, for `dedupMode: "throttle"`. */
+  dedupTtlMs?: number;
 }

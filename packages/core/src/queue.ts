@@ -162,6 +162,9 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
     );
     if (built.length === 0) return [];
     const store = await this.#store();
+    if (built.some((j) => j.group !== undefined || (j.dedupMode ?? "live") !== "live")) {
+      requireGroups(store, "Job groups and the throttle/debounce dedup modes");
+    }
     const results = await runWithMiddleware(
       this.#middleware,
       "add",
@@ -225,27 +228,38 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
   }
 
   /**
-   * Set queue-wide limits, enforced inside every worker's claim on every host: at most
-   * `concurrency` jobs active at once, and at most `rateLimit.max` starts per window.
-   * Pass null to lift a limit.
+   * Set limits, enforced inside every worker's claim on every host: at most `concurrency`
+   * jobs of the queue active at once and `rateLimit.max` starts per window; per group, at
+   * most `groupConcurrency` active (1: one at a time, in order) and `groupRateLimit.max`
+   * starts per window. Pass null to lift a limit.
    */
   async setLimits(limits: {
     concurrency?: number | null;
     rateLimit?: RateLimit | null;
+    groupConcurrency?: number | null;
+    groupRateLimit?: RateLimit | null;
   }): Promise<QueueSettings> {
     const patch: Partial<QueueSettings> = {};
-    if (limits.concurrency !== undefined) {
-      if (limits.concurrency !== null) assertPositiveInt(limits.concurrency, "concurrency");
-      patch.concurrency = limits.concurrency;
+    for (const field of ["concurrency", "groupConcurrency"] as const) {
+      const value = limits[field];
+      if (value === undefined) continue;
+      if (value !== null) assertPositiveInt(value, field);
+      patch[field] = value;
     }
-    if (limits.rateLimit !== undefined) {
-      if (limits.rateLimit !== null) {
-        assertPositiveInt(limits.rateLimit.max, "rateLimit.max");
-        assertPositiveInt(limits.rateLimit.windowMs, "rateLimit.windowMs");
+    for (const field of ["rateLimit", "groupRateLimit"] as const) {
+      const value = limits[field];
+      if (value === undefined) continue;
+      if (value !== null) {
+        assertPositiveInt(value.max, `${field}.max`);
+        assertPositiveInt(value.windowMs, `${field}.windowMs`);
       }
-      patch.rateLimit = limits.rateLimit;
+      patch[field] = value;
     }
-    return (await this.#store()).updateSettings(this.name, patch);
+    const store = await this.#store();
+    if (patch.groupConcurrency !== undefined || patch.groupRateLimit !== undefined) {
+      requireGroups(store, "Per-group limits");
+    }
+    return store.updateSettings(this.name, patch);
   }
 
   async getSettings(): Promise<QueueSettings> {
@@ -382,4 +396,12 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
   async close(): Promise<void> {
     this.#closed = true;
   }
+}
+
+function requireGroups(store: StorageAdapter, what: string): void {
+  if (store.capabilities.groups === true) return;
+  throw new QueueFlowError(
+    "QF_NOT_SUPPORTED",
+    `${what} need an adapter with the groups capability; the ${store.name} adapter does not have it yet.`,
+  );
 }

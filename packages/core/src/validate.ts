@@ -4,6 +4,7 @@ import { JOB_STATES, type JobState, type Json, TERMINAL_STATES } from "./job.js"
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const JOB_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
+const GROUP = /^[A-Za-z0-9_.:@+-]{1,128}$/;
 
 /** Default ceiling on a payload's JSON size: 1 MiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -29,6 +30,18 @@ export function assertJobId(id: unknown): asserts id is string {
   if (typeof id !== "string" || !JOB_ID.test(id)) {
     throw invalid(
       `Invalid job id ${JSON.stringify(id)}: use 1–128 letters, digits, "_", ".", ":" or "-".`,
+    );
+  }
+}
+
+/**
+ * Group names: 1–128 of letters, digits, "_", ".", ":", "@", "+" and "-" (tenant ids and
+ * e-mail addresses fit; store key separators and control characters do not).
+ */
+export function assertGroupName(group: unknown): asserts group is string {
+  if (typeof group !== "string" || !GROUP.test(group)) {
+    throw invalid(
+      `Invalid group ${JSON.stringify(group)}: use 1–128 letters, digits, "_", ".", ":", "@", "+" or "-".`,
     );
   }
 }

@@ -3,6 +3,6 @@ import { MemoryAdapter } from "@queueflow/core";
 
 runAdapterConformance({
   name: "memory",
-  capabilities: { wakeUp: true, transactions: false },
+  capabilities: { wakeUp: true, transactions: false, groups: true },
   create: () => new MemoryAdapter(),
 });

@@ -1,6 +1,7 @@
 import type { JobCounts } from "../contract.js";
 import type { JobState } from "../job.js";
 import { isTerminal } from "../job.js";
+import { GroupTable } from "./group-table.js";
 import { EntryHeap, EntryQueue } from "./heap-entry.js";
 import { StateIndex } from "./state-index.js";
 import type { StoredJob } from "./stored-job.js";
@@ -24,6 +25,8 @@ export const MAX_PRIORITY = 20;
 export class JobTable {
   readonly jobs = new Map<string, StoredJob>();
   readonly dedup = new Map<string, StoredJob>();
+  /** Throttle windows by dedup key (see `DedupMode`). */
+  private readonly throttles = new Map<string, { job: StoredJob; until: number }>();
   readonly indexes: Readonly<Record<JobState, StateIndex>> = {
     waiting: new StateIndex(),
     delayed: new StateIndex(),
@@ -32,6 +35,8 @@ export class JobTable {
     dead: new StateIndex(),
     cancelled: new StateIndex(),
   };
+  /** Grouped waiting jobs wait here, in per-group lines, not in `waiting`. */
+  readonly groups = new GroupTable(() => this.ungroupedWaiting);
   private readonly waiting: EntryQueue[] = [];
   /** Live entries per waiting heap; a heap's size includes stale entries. */
   private readonly waitingLive: number[] = [];
@@ -39,11 +44,37 @@ export class JobTable {
   private readonly leases = new EntryHeap();
   private seq = 0;
   private stateSeq = 0;
+  private ungroupedWaiting = 0;
 
   constructor() {
     for (let p = MIN_PRIORITY; p <= MAX_PRIORITY; p++) {
       this.waiting.push(new EntryQueue());
       this.waitingLive.push(0);
+    }
+  }
+
+  /**
+   * The job that opened a throttle window for `key`, while the window lasts and the job
+   * still exists.
+   */
+  throttled(key: string, now: number): StoredJob | undefined {
+    const window = this.throttles.get(key);
+    if (window === undefined) return undefined;
+    if (window.until > now && this.jobs.get(window.job.id) === window.job) return window.job;
+    this.throttles.delete(key);
+    return undefined;
+  }
+
+  /** Open a throttle window for `key` until `until`, held by `job`. */
+  openThrottle(key: string, job: StoredJob, until: number, now: number): void {
+    this.throttles.delete(key);
+    this.throttles.set(key, { job, until });
+    // Windows are kept in insertion order; expire a few from the front on each open, so
+    // keys never added again do not accumulate.
+    let checked = 0;
+    for (const [oldKey, window] of this.throttles) {
+      if (++checked > 8 || window.until > now) break;
+      this.throttles.delete(oldKey);
     }
   }
 
@@ -154,7 +185,17 @@ export class JobTable {
   /** Account for a job leaving `from`; its stamp and stateSeq have already moved on. */
   private leave(job: StoredJob, from: JobState): void {
     this.indexes[from].release();
+    const group = job.group;
+    if (group !== null && (from === "waiting" || from === "active")) {
+      if (from === "waiting") this.groups.leaveWaiting(group);
+      else {
+        this.groups.leaveActive(group);
+        this.leases.compactIfSparse(this.indexes.active.live);
+      }
+      return;
+    }
     if (from === "waiting") {
+      this.ungroupedWaiting--;
       const live = (this.waitingLive[job.priority] as number) - 1;
       this.waitingLive[job.priority] = live;
       (this.waiting[job.priority] as EntryQueue).compactIfSparse(live);
@@ -166,13 +207,19 @@ export class JobTable {
   }
 
   private enterHeap(job: StoredJob): void {
-    if (job.state === "waiting") {
+    const group = job.group;
+    if (group !== null && job.state === "waiting") {
+      this.groups.enterWaiting(job, group);
+    } else if (job.state === "waiting") {
+      this.ungroupedWaiting++;
+      this.groups.ungroupedArrived();
       (this.waiting[job.priority] as EntryQueue).push(job, job.runAt);
       this.waitingLive[job.priority] = (this.waitingLive[job.priority] as number) + 1;
     } else if (job.state === "delayed") {
       this.delayed.push(job, job.runAt);
     } else if (job.state === "active") {
       this.leases.push(job, job.leaseExpiresAt as number);
+      if (group !== null) this.groups.enterActive(group);
     }
   }
 }

@@ -69,7 +69,7 @@ const SETTLE_KINDS = new Set(["complete", "retry", "dead", "snooze"]);
  */
 export class MemoryAdapter implements StorageAdapter {
   readonly name = "memory";
-  readonly capabilities: AdapterCapabilities = { wakeUp: true, transactions: false };
+  readonly capabilities: AdapterCapabilities = { wakeUp: true, transactions: false, groups: true };
 
   private readonly clock: () => number;
   private readonly queues = new Map<string, QueueStore>();

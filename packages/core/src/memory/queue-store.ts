@@ -16,9 +16,10 @@ import type {
   SettleOutcome,
 } from "../contract.js";
 import { ageBucketIndex, emptyDeadLetterStats } from "../dead-letter-stats.js";
-import type { JobRecord, JobState, Json, NewJob } from "../job.js";
+import type { DedupMode, JobRecord, JobState, Json, NewJob } from "../job.js";
 import { isTerminal } from "../job.js";
 import { latestErrorClass, matchesJobFilter, replacementPayload } from "../job-filter.js";
+import type { GroupLimits } from "./group-table.js";
 import { JobTable, MAX_PRIORITY, MIN_PRIORITY } from "./job-table.js";
 import { cloneAttemptError, cloneJson, cloneJsonObject, isPlainObject } from "./json-clone.js";
 import type { LeaseTokens } from "./lease-tokens.js";
@@ -50,15 +51,38 @@ export class QueueStore {
     const table = this.table;
     const existing = table.jobs.get(input.id);
     if (existing !== undefined) return { job: existing.toRecord(), created: false };
-    if (input.dedupKey !== null) {
-      const holder = table.dedup.get(input.dedupKey);
-      if (holder !== undefined) return { job: holder.toRecord(), created: false };
+    const key = input.dedupKey;
+    const mode = input.dedupMode ?? "live";
+    if (key !== null) {
+      const held = this.heldBy(key, mode, input, now);
+      if (held !== undefined) return { job: held.toRecord(), created: false };
     }
     const runAt = input.runAt ?? now + Math.max(0, input.delayMs);
     const job = new StoredJob(input, table.nextSeq(), now, runAt);
     table.insert(job);
+    if (key !== null && mode === "throttle") {
+      table.openThrottle(key, job, now + (input.dedupTtlMs ?? 0), now);
+    }
     if (job.state === "waiting") this.onWork();
     return { job: job.toRecord(), created: true };
+  }
+
+  /**
+   * The job an add with dedup key `key` collapses into, if any (see `DedupMode`). A
+   * debounced add updates that job here: new payload, due time pushed to now + its delay.
+   */
+  private heldBy(key: string, mode: DedupMode, input: NewJob, now: number): StoredJob | undefined {
+    const table = this.table;
+    const holder = table.dedup.get(key);
+    if (mode !== "debounce")
+      return holder ?? (mode === "throttle" ? table.throttled(key, now) : undefined);
+    if (holder === undefined || (holder.state !== "waiting" && holder.state !== "delayed")) {
+      return undefined;
+    }
+    holder.payload = cloneJson(input.payload);
+    const runAt = input.runAt ?? now + Math.max(0, input.delayMs);
+    this.reschedule(holder, runAt, now);
+    return holder;
   }
 
   claim(request: ClaimRequest, now: number): ClaimResult {
@@ -74,13 +98,9 @@ export class QueueStore {
     if (rateLimit !== null) room = Math.min(room, this.starts.available(now, rateLimit));
 
     const range = request.priorityRange;
-    const lowest = range === null ? MIN_PRIORITY : Math.ceil(range.min);
-    const highest = range === null ? MAX_PRIORITY : Math.floor(range.max);
     const leaseExpiresAt = now + request.leaseMs;
     const claimed: ClaimedJob[] = [];
-    while (claimed.length < room) {
-      const job = table.takeWaiting(lowest, highest);
-      if (job === undefined) break;
+    const start = (job: StoredJob) => {
       job.attempts++;
       job.startedAt = now;
       job.leaseToken = this.tokens.next();
@@ -89,13 +109,37 @@ export class QueueStore {
       table.transition(job, "active");
       if (rateLimit !== null) this.starts.record(now);
       claimed.push(job.toRecord() as ClaimedJob);
+    };
+    if (range !== null) {
+      // A priority range orders ungrouped jobs only (see ClaimRequest.priorityRange).
+      const lowest = Math.ceil(range.min);
+      const highest = Math.floor(range.max);
+      while (claimed.length < room) {
+        const job = table.takeWaiting(lowest, highest);
+        if (job === undefined) break;
+        start(job);
+      }
+    } else {
+      const limits = this.groupLimits();
+      while (claimed.length < room) {
+        const turn = table.groups.nextTurn(now, limits);
+        if (turn === undefined) break;
+        const job =
+          turn === null
+            ? table.takeWaiting(MIN_PRIORITY, MAX_PRIORITY)
+            : table.groups.takeFrom(turn);
+        if (job === undefined) {
+          throw new Error(`memory adapter: the turn of ${String(turn)} had no job (a bug)`);
+        }
+        start(job);
+        table.groups.endTurn(turn, now, limits);
+      }
     }
 
     let nextWakeAt: number | null = null;
     if (claimed.length < request.limit) {
-      nextWakeAt = table.nextDueAt();
-      const freeAt = rateLimit === null ? null : this.starts.nextFreeAt(rateLimit);
-      if (freeAt !== null && (nextWakeAt === null || freeAt < nextWakeAt)) nextWakeAt = freeAt;
+      nextWakeAt = earliest(table.nextDueAt(), table.groups.nextFreeAt());
+      if (rateLimit !== null) nextWakeAt = earliest(nextWakeAt, this.starts.nextFreeAt(rateLimit));
     }
     return { jobs: claimed, nextWakeAt };
   }
@@ -135,7 +179,7 @@ export class QueueStore {
           break;
       }
       // A freed concurrency slot is new work for a capped queue.
-      wake ||= this.settings.concurrency !== null || job.state === "waiting";
+      wake ||= this.capped() || job.state === "waiting";
       outcomes.push("ok");
     }
     if (wake) this.onWork();
@@ -175,7 +219,7 @@ export class QueueStore {
     job.leaseExpiresAt = null;
     job.finishedAt = now;
     this.table.transition(job, "cancelled");
-    if (wasActive && this.settings.concurrency !== null) this.onWork();
+    if (wasActive && this.capped()) this.onWork();
     return "cancelled";
   }
 
@@ -207,7 +251,7 @@ export class QueueStore {
         recovered.push(job.id);
       }
     }
-    if (recovered.length > 0 || (dead.length > 0 && this.settings.concurrency !== null)) {
+    if (recovered.length > 0 || (dead.length > 0 && this.capped())) {
       this.onWork();
     }
     return { recovered, dead };
@@ -243,8 +287,13 @@ export class QueueStore {
     if (patch.rateLimit !== undefined) {
       next.rateLimit = patch.rateLimit === null ? null : { ...patch.rateLimit };
     }
+    if (patch.groupConcurrency !== undefined) next.groupConcurrency = patch.groupConcurrency;
+    if (patch.groupRateLimit !== undefined) {
+      next.groupRateLimit = patch.groupRateLimit === null ? null : { ...patch.groupRateLimit };
+    }
     if (next.rateLimit === null) this.starts.clear();
     this.settings = next;
+    this.table.groups.limitsChanged();
     // A resume, a higher cap or a looser limit may each make waiting jobs claimable.
     if (!next.paused) this.onWork();
     return copySettings(next);
@@ -353,7 +402,21 @@ export class QueueStore {
     const indexes = this.table.indexes;
     if (paused || indexes.waiting.live === 0) return false;
     if (concurrency !== null && indexes.active.live >= concurrency) return false;
-    return rateLimit === null || this.starts.available(now, rateLimit) > 0;
+    if (rateLimit !== null && this.starts.available(now, rateLimit) === 0) return false;
+    return this.table.groups.hasTurn(now, this.groupLimits());
+  }
+
+  /** Whether a job leaving active frees a slot someone may wait for. */
+  private capped(): boolean {
+    const { concurrency, groupConcurrency } = this.settings;
+    return concurrency !== null || (groupConcurrency ?? null) !== null;
+  }
+
+  private groupLimits(): GroupLimits {
+    return {
+      concurrency: this.settings.groupConcurrency ?? null,
+      rateLimit: this.settings.groupRateLimit ?? null,
+    };
   }
 
   private sync(now: number): void {
@@ -374,10 +437,24 @@ export class QueueStore {
   }
 }
 
+/** A copy; group fields appear only when set, as the contract reads absent as null. */
 function copySettings(settings: QueueSettings): QueueSettings {
-  return {
+  const copy: QueueSettings = {
     paused: settings.paused,
     concurrency: settings.concurrency,
     rateLimit: settings.rateLimit === null ? null : { ...settings.rateLimit },
   };
+  const { groupConcurrency, groupRateLimit } = settings;
+  if (groupConcurrency !== undefined && groupConcurrency !== null) {
+    copy.groupConcurrency = groupConcurrency;
+  }
+  if (groupRateLimit !== undefined && groupRateLimit !== null) {
+    copy.groupRateLimit = { ...groupRateLimit };
+  }
+  return copy;
+}
+
+function earliest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null || a <= b ? a : b;
 }

@@ -34,6 +34,11 @@ export class RateWindow {
     return blocking === undefined ? null : blocking + limit.windowMs;
   }
 
+  /** True when no start is remembered (none recorded, or all pruned). */
+  isEmpty(): boolean {
+    return this.times.length === this.head;
+  }
+
   clear(): void {
     this.times = [];
     this.head = 0;

@@ -18,6 +18,7 @@ export class StoredJob {
   readonly backoff: BackoffOptions | null;
   readonly timeoutMs: number | null;
   readonly dedupKey: string | null;
+  readonly group: string | null;
   readonly metadata: { [key: string]: Json };
   readonly createdAt: number;
   runAt: number;
@@ -56,6 +57,7 @@ export class StoredJob {
     this.backoff = job.backoff === null ? null : { ...job.backoff };
     this.timeoutMs = job.timeoutMs;
     this.dedupKey = job.dedupKey;
+    this.group = job.group ?? null;
     this.metadata = cloneJsonObject(job.metadata);
     this.createdAt = now;
     this.runAt = runAt;
@@ -88,6 +90,7 @@ export class StoredJob {
       result: cloneJson(this.result),
       errors: cloneAttemptErrors(this.errors),
       stalls: this.stalls,
+      ...(this.group === null ? {} : { group: this.group }),
     };
   }
 
