@@ -480,11 +480,14 @@ export class MongoAdapter implements StorageAdapter {
       });
       return;
     }
-    const waiter = wake.wait(queue, timeoutMs, signal);
-    // Work that arrived between the caller's empty claim and this registration notified
-    // nobody: look now. Change streams can also drop an event (a stream reopening after an
-    // error; the test server lost one in ~1 of 10 loaded runs), so look again every
-    // RECHECK_MS while waiting: a missed event then costs at most that, never a whole poll.
+    // A queue last seen unpaused and unlimited needs no settings stream: no settings change
+    // of it can be work (were it paused since, the periodic look below still sees it resumed).
+    const waiter = wake.wait(queue, timeoutMs, signal, !this.ops.isPlain(queue));
+    // Work that arrived between the caller's empty claim and the stream's start notified
+    // nobody: look once the stream is established (a look before could miss a job added in
+    // between). Change streams can also drop an event (a stream reopening after an error;
+    // the test server lost one in ~1 of 10 loaded runs), so look again every RECHECK_MS
+    // while waiting: a missed event then costs at most that, never a whole poll.
     let looking = false;
     const look = () => {
       if (looking) return;
@@ -498,7 +501,7 @@ export class MongoAdapter implements StorageAdapter {
         () => waiter.finish(),
       );
     };
-    look();
+    void waiter.ready.then(look);
     const recheck = setInterval(look, RECHECK_MS);
     recheck.unref();
     return waiter.promise.finally(() => clearInterval(recheck));
@@ -520,8 +523,8 @@ export class MongoAdapter implements StorageAdapter {
         }
       }
       if (wakeUp) {
+        // Opens its streams when a worker first waits (a producer never does).
         this.wake = new ChangeStreamWakeUp(this.c.jobs, this.c.queues);
-        this.wake.start();
       }
       this.capabilities.wakeUp = wakeUp;
       this.connected = true;

@@ -2,11 +2,51 @@ import type { ChangeStream, ChangeStreamDocument, Collection, Document } from "m
 import type { JobDoc, SettingsDoc } from "./codec.js";
 import { queueOfKey } from "./collections.js";
 
-/** Delay before a change stream that failed (connection loss) is opened again. */
+/** After a change stream failed (connection loss), it is not opened again before this. */
 const REOPEN_DELAY_MS = 1_000;
+/**
+ * Streams with no waiter for this long are closed; the next waiter opens them again. A busy
+ * worker (every claim a full batch) never waits, so it holds no stream, and the server does
+ * not send it every other worker's changes.
+ */
+export const IDLE_CLOSE_MS = 2_000;
 
 /** A change whose queue cannot be told: wakes every waiter. */
 const ANY = Symbol("any queue");
+
+/** Job states whose arrival is new work for a waiter (a due or a future job to time). */
+const WORK_STATES = ["waiting", "delayed"];
+
+/**
+ * Server-side filter of the jobs stream: inserts and replacements, and updates that move a
+ * job to waiting or delayed (a retry, a recovery, a replay, a promotion). Claims (→ active),
+ * settles (→ completed, dead), cancels, lease extensions and progress reports are dropped
+ * on the server, so a waiter's stream carries only changes that can be work. A freed
+ * concurrency slot shows on the queues stream (the permit is released there). The
+ * `fullDocument.state` clause serves servers that report an update's `$set` fields as its
+ * `fullDocument` instead of in `updateDescription` (the test server does).
+ */
+const JOBS_PIPELINE: Document[] = [
+  {
+    $match: {
+      $or: [
+        { operationType: { $in: ["insert", "replace"] } },
+        {
+          operationType: "update",
+          $or: [
+            { "updateDescription.updatedFields.state": { $in: WORK_STATES } },
+            { "fullDocument.state": { $in: WORK_STATES } },
+          ],
+        },
+      ],
+    },
+  },
+];
+
+/** Every change of a queue's settings: a resume, a limit change, a released permit. */
+const QUEUES_PIPELINE: Document[] = [
+  { $match: { operationType: { $in: ["insert", "update", "replace"] } } },
+];
 
 /**
  * The queue a change belongs to, from its document key (`_id` starts with the queue name),
@@ -26,28 +66,151 @@ function attribute(
   return ANY;
 }
 
+/** Whether a jobs change can be work (the client-side twin of {@link JOBS_PIPELINE}). */
+function isWork(change: ChangeStreamDocument<JobDoc>): boolean {
+  if (change.operationType !== "update") return true;
+  const state =
+    change.updateDescription?.updatedFields?.state ??
+    (change.fullDocument as Partial<JobDoc> | undefined)?.state;
+  return state !== undefined && WORK_STATES.includes(state);
+}
+
 interface Waiter {
   queue: string;
+  /** Whether this waiter also needs the queues stream (see {@link ChangeStreamWakeUp.wait}). */
+  settings: boolean;
   finish: () => void;
 }
 
+/** One change stream, opened while it has users and closed {@link IDLE_CLOSE_MS} after. */
+class Feed<T extends Document> {
+  private stream: ChangeStream<T, ChangeStreamDocument<T>> | null = null;
+  private ready: Promise<void> = Promise.resolve();
+  private idleTimer: NodeJS.Timeout | null = null;
+  private reopenTimer: NodeJS.Timeout | null = null;
+  /** No opening before this time (ms since epoch), after a failure. */
+  private reopenAt = 0;
+  private closed = false;
+
+  constructor(
+    private readonly open: () => ChangeStream<T, ChangeStreamDocument<T>>,
+    private readonly onChange: (change: ChangeStreamDocument<T>) => void,
+    private readonly onFail: () => void,
+    private readonly inUse: () => boolean,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.stream !== null;
+  }
+
+  /**
+   * Open the stream unless it is open; resolves once it is established on the server (its
+   * first read returned) or failed. Right after a failure it does not open (resolves at
+   * once) but schedules an opening for when the pause is over, if still in use.
+   */
+  ensure(): Promise<void> {
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+    if (this.stream !== null || this.closed) return this.ready;
+    const pause = this.reopenAt - Date.now();
+    if (pause > 0) {
+      this.reopenTimer ??= setTimeout(() => {
+        this.reopenTimer = null;
+        if (this.inUse()) void this.ensure();
+      }, pause);
+      this.reopenTimer.unref();
+      return Promise.resolve();
+    }
+    const stream = this.open();
+    this.stream = stream;
+    this.ready = new Promise<void>((established) => {
+      void (async () => {
+        try {
+          for (let first = true; this.stream === stream; first = false) {
+            // One getMore (the driver resumes after a resumable error by itself); on a
+            // server that honours awaitData it waits there for a change.
+            const change = await stream.tryNext();
+            if (first) established();
+            if (change !== null && this.stream === stream) this.onChange(change);
+          }
+        } catch {
+          established();
+          if (this.stream !== stream) return; // closed by us
+          this.stream = null;
+          void stream.close().catch(() => undefined);
+          this.reopenAt = Date.now() + REOPEN_DELAY_MS;
+          this.onFail();
+        }
+      })();
+    });
+    return this.ready;
+  }
+
+  /** The last user left: close after {@link IDLE_CLOSE_MS} unless one comes back. */
+  idle(): void {
+    if (this.stream === null || this.idleTimer !== null || this.closed) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (!this.inUse()) void this.shut();
+    }, IDLE_CLOSE_MS);
+    this.idleTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    if (this.reopenTimer !== null) clearTimeout(this.reopenTimer);
+    await this.shut();
+  }
+
+  private async shut(): Promise<void> {
+    const stream = this.stream;
+    this.stream = null;
+    this.ready = Promise.resolve();
+    if (stream !== null) await stream.close().catch(() => undefined);
+  }
+}
+
 /**
- * Wake-up through change streams: one stream on the jobs collection and one on the queues
- * collection per adapter, shared by every waiter. A change to a queue's jobs (an add, a
- * retry, a settle that frees a slot) or to its settings (a resume) wakes that queue's
- * waiters; the worker then claims, so a spurious wake costs one claim, never a missed job.
- * A claim's own update (state → active) wakes nobody.
+ * Wake-up through change streams, shared by every waiter of the adapter: a stream on the
+ * jobs collection, and one on the queues collection. A change to a queue's jobs that can
+ * be work (an add, a retry) or to its settings (a resume, a released permit) wakes that
+ * queue's waiters; the worker then claims, so a spurious wake costs one claim, never a
+ * missed job.
+ *
+ * Streams are open only while someone waits: the first waiter opens them (its caller looks
+ * for work once they are established, see {@link wait}), and they close
+ * {@link IDLE_CLOSE_MS} after the last waiter left. A process that only enqueues, or a
+ * worker busy enough never to wait, holds no stream. The queues stream is opened only for
+ * waiters whose queue is paused or limited: on a plain queue no settings change is work.
  */
 export class ChangeStreamWakeUp {
   private readonly waiters = new Set<Waiter>();
-  private streams: ChangeStream[] = [];
+  private readonly jobsFeed: Feed<JobDoc>;
+  private readonly queuesFeed: Feed<SettingsDoc>;
   private closed = false;
-  private reopenTimer: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly jobs: Collection<JobDoc>,
-    private readonly queues: Collection<SettingsDoc>,
-  ) {}
+  constructor(jobs: Collection<JobDoc>, queues: Collection<SettingsDoc>) {
+    // A failed stream wakes everyone: their next claim reports the error and backs off, or
+    // finds the work the stream could not announce.
+    const wakeAll = () => this.wake(ANY);
+    this.jobsFeed = new Feed(
+      () => jobs.watch<JobDoc>(JOBS_PIPELINE),
+      (change) => {
+        if (isWork(change)) this.wake(attribute(change, queueOfKey));
+      },
+      wakeAll,
+      () => this.waiters.size > 0,
+    );
+    this.queuesFeed = new Feed(
+      () => queues.watch<SettingsDoc>(QUEUES_PIPELINE),
+      (change) => this.wake(attribute(change, (key) => key)),
+      wakeAll,
+      () => [...this.waiters].some((w) => w.settings),
+    );
+  }
 
   /**
    * Whether the server offers change streams: open one and read once. A standalone server
@@ -65,45 +228,42 @@ export class ChangeStreamWakeUp {
     }
   }
 
-  start(): void {
-    if (this.closed || this.streams.length > 0) return;
-    const pipeline: Document[] = [
-      { $match: { operationType: { $in: ["insert", "update", "replace"] } } },
-    ];
-    this.streams = [
-      this.follow(this.jobs.watch<JobDoc>(pipeline), (change) => {
-        // A claim (state → active) is no new work for anyone.
-        if (change.operationType === "update") {
-          const state =
-            change.updateDescription?.updatedFields?.state ??
-            (change.fullDocument as Partial<JobDoc> | undefined)?.state;
-          if (state === "active") return null;
-        }
-        return attribute(change, queueOfKey);
-      }),
-      this.follow(this.queues.watch<SettingsDoc>(pipeline), (change) =>
-        attribute(change, (key) => key),
-      ),
-    ];
+  /** Which streams are open now (for tests and diagnostics). */
+  get openStreams(): { jobs: boolean; queues: boolean } {
+    return { jobs: this.jobsFeed.isOpen, queues: this.queuesFeed.isOpen };
   }
 
-  /** Register a waiter; resolves on a change of its queue, a timeout or an abort. */
+  /**
+   * Register a waiter; `promise` resolves on a change of its queue, a timeout or an abort.
+   * `settings`: also wake on changes of the queue's settings (pass true unless the queue
+   * is known to be unpaused and unlimited).
+   *
+   * `ready` resolves once the streams are established: changes after that point wake the
+   * waiter, so the caller looks for work that arrived before it (then, not earlier: a look
+   * before the stream starts could miss a job added in between). When a stream cannot open
+   * now (it failed a moment ago), `ready` resolves at once and the caller's periodic look
+   * is what finds work until it reopens.
+   */
   wait(
     queue: string,
     timeoutMs: number,
     signal: AbortSignal,
-  ): { promise: Promise<void>; finish: () => void } {
+    settings = true,
+  ): { promise: Promise<void>; finish: () => void; ready: Promise<void> } {
     let finish: () => void = () => undefined;
     const promise = new Promise<void>((resolve) => {
       let done = false;
       const waiter: Waiter = {
         queue,
+        settings,
         finish: () => {
           if (done) return;
           done = true;
           clearTimeout(timer);
           signal.removeEventListener("abort", waiter.finish);
           this.waiters.delete(waiter);
+          if (this.waiters.size === 0) this.jobsFeed.idle();
+          if (settings && ![...this.waiters].some((w) => w.settings)) this.queuesFeed.idle();
           resolve();
         },
       };
@@ -113,45 +273,20 @@ export class ChangeStreamWakeUp {
       this.waiters.add(waiter);
       if (signal.aborted || this.closed) waiter.finish();
     });
-    return { promise, finish };
+    if (signal.aborted || this.closed) return { promise, finish, ready: Promise.resolve() };
+    const ready = settings
+      ? Promise.all([this.jobsFeed.ensure(), this.queuesFeed.ensure()]).then(() => undefined)
+      : this.jobsFeed.ensure();
+    return { promise, finish, ready };
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.reopenTimer !== null) clearTimeout(this.reopenTimer);
     for (const w of [...this.waiters]) w.finish();
-    const streams = this.streams;
-    this.streams = [];
-    await Promise.all(streams.map((s) => s.close().catch(() => undefined)));
+    await Promise.all([this.jobsFeed.close(), this.queuesFeed.close()]);
   }
 
-  private follow<T extends Document>(
-    stream: ChangeStream<T, ChangeStreamDocument<T>>,
-    queueOf: (change: ChangeStreamDocument<T>) => string | null | typeof ANY,
-  ): ChangeStream {
-    stream.on("change", (change) => {
-      const queue = queueOf(change);
-      if (queue === null) return;
-      for (const w of [...this.waiters]) if (queue === ANY || w.queue === queue) w.finish();
-    });
-    stream.on("error", () => {
-      // Lost connection or a dropped collection: wake everyone (their next claim reports
-      // the error and backs off), then reopen both streams after a pause.
-      for (const w of [...this.waiters]) w.finish();
-      this.restart();
-    });
-    return stream as unknown as ChangeStream;
-  }
-
-  private restart(): void {
-    if (this.closed || this.reopenTimer !== null) return;
-    const old = this.streams;
-    this.streams = [];
-    for (const s of old) void s.close().catch(() => undefined);
-    this.reopenTimer = setTimeout(() => {
-      this.reopenTimer = null;
-      this.start();
-    }, REOPEN_DELAY_MS);
-    this.reopenTimer.unref();
+  private wake(queue: string | typeof ANY): void {
+    for (const w of [...this.waiters]) if (queue === ANY || w.queue === queue) w.finish();
   }
 }

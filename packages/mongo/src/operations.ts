@@ -22,7 +22,7 @@ import type {
   Settlement,
   SettleOutcome,
 } from "@queueflow/core";
-import type { AnyBulkWriteOperation, Filter } from "mongodb";
+import type { AnyBulkWriteOperation, Filter, UpdateFilter } from "mongodb";
 import { ObjectId } from "mongodb";
 import type { ServerClock } from "./clock.js";
 import {
@@ -41,6 +41,10 @@ import {
 import { type Collections, jobKey } from "./collections.js";
 import { fencedOutcome, isDuplicateKey } from "./errors.js";
 
+/** Claim order: priority high to low, due time, insertion (the `claim_order` index). */
+const CLAIM_SORT = { priority: -1, runAt: 1, seq: 1 } as const;
+/** Rounds of a batch claim that lost candidates to concurrent claimers (see takeJobs). */
+const MAX_CLAIM_ROUNDS = 8;
 /** Rounds of claim's compare-and-set on a limited queue before it answers "nothing now". */
 const MAX_PERMIT_ROUNDS = 32;
 /** A dedup key younger than this whose holder is not stored yet is being inserted. */
@@ -73,6 +77,10 @@ const LIVE: JobState[] = ["waiting", "delayed", "active"];
 export class Operations {
   /** Lease tokens this process took a concurrency permit for, by queue: released on settle. */
   private readonly permitTokens = new Map<string, string>();
+  /** Queues whose last claim in this process came back short (see {@link claim}). */
+  private readonly shortLast = new Set<string>();
+  /** Queues last seen unpaused and unlimited (see {@link isPlain}). */
+  private readonly plain = new Set<string>();
 
   constructor(
     private readonly c: Collections,
@@ -192,17 +200,18 @@ export class Operations {
   // ---------------------------------------------------------------- claim
 
   /**
-   * Lease up to `limit` due jobs. Each job is one findOneAndUpdate whose filter and sort
-   * (`claim_order` index) pick the best due job and whose update leases it: atomic per job,
-   * so racing claimers never share one. The N calls of a batch run in parallel: each takes
-   * the best job left at its moment, so together they take the best N, and the batch costs
-   * about one round trip; the results are sorted into contract order here.
+   * Lease up to `limit` due jobs. Each job is leased by one findOneAndUpdate whose filter
+   * requires it due and not leased: atomic per job, so racing claimers never share one. A
+   * batch walks the claim order (`claim_order` index) once and leases its candidates in
+   * parallel ({@link takeJobs}): two round trips per batch, whatever its size; the results
+   * are sorted into contract order here.
    *
    * Queue limits: see {@link takePermits}. A queue without a settings document, or with one
    * that sets no cap and no rate, takes no permit.
    */
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     const settings = await this.c.queues.findOne({ _id: request.queue });
+    this.noteSettings(request.queue, settings);
     if (settings?.paused === true) return { jobs: [], nextWakeAt: null };
     const limited =
       settings !== null && (settings.concurrency !== null || settings.rateMax !== null);
@@ -230,42 +239,88 @@ export class Operations {
       filter.priority = { $gte: Math.ceil(range.min), $lte: Math.floor(range.max) };
     }
     const leaseExpiresAt = now + Math.ceil(request.leaseMs);
-    const [docs, nextDue] = await Promise.all([
-      Promise.all(
-        tokens.map((token) =>
-          this.c.jobs.findOneAndUpdate(
-            filter,
-            {
-              $set: {
-                state: "active",
-                leaseToken: token,
-                leaseExpiresAt,
-                startedAt: now,
-                workerId: request.workerId,
-                stateSeq: new ObjectId(),
-              },
-              $inc: { attempts: 1 },
-            },
-            { sort: { priority: -1, runAt: 1, seq: 1 }, returnDocument: "after" },
-          ),
-        ),
-      ),
-      this.nextDueAt(request.queue, now),
-    ]);
-    const claimed = docs.filter((d): d is JobDoc => d !== null).sort(claimOrder);
+    // The next due time matters only after a short batch (the worker then waits until it at
+    // most). A queue whose last claim here came back short is likely idle: look it up
+    // alongside the claims, costing no extra round trip; under load (full batches) skip it,
+    // and look it up after the claims should this batch come back short.
+    const nextDue = this.shortLast.has(request.queue) ? this.nextDueAt(request.queue, now) : null;
+    nextDue?.catch(() => undefined);
+    const docs = await this.takeJobs(filter, tokens, (token) => ({
+      $set: {
+        state: "active",
+        leaseToken: token,
+        leaseExpiresAt,
+        startedAt: now,
+        workerId: request.workerId,
+        stateSeq: new ObjectId(),
+      },
+      $inc: { attempts: 1 },
+    }));
+    const claimed = docs.sort(claimOrder);
     const used = new Set(claimed.map((d) => d.leaseToken!));
     const unused = tokens.filter((t) => !used.has(t));
     if (limited && unused.length > 0) await this.releasePermits(request.queue, unused);
     if (withPermits) for (const t of used) this.permitTokens.set(t, request.queue);
 
     let nextWakeAt: number | null = null;
+    if (claimed.length < request.limit) this.shortLast.add(request.queue);
+    else this.shortLast.delete(request.queue);
     if (claimed.length < request.limit) {
-      const due = nextDue;
+      // Only a short batch needs the next due time (the worker waits until then at most);
+      // after a full one it claims again at once.
+      const due = await (nextDue ?? this.nextDueAt(request.queue, now));
       nextWakeAt =
         due === null ? rateFreeAt : rateFreeAt === null ? due : Math.min(due, rateFreeAt);
     }
     const jobs: ClaimedJob[] = claimed.map((d) => toClaimedJob(d, now));
     return { jobs, nextWakeAt };
+  }
+
+  /**
+   * Lease up to `tokens.length` jobs matching `filter`, best first, one lease token each.
+   *
+   * One job: a single findOneAndUpdate with the claim sort. A batch: read the best
+   * candidates' `_id`s with one sorted find (limit = batch size), then lease each with a
+   * findOneAndUpdate on its `_id` that repeats the whole filter, in parallel. So the claim
+   * order is walked once per batch, not once per job, and the batch's own updates never
+   * contend for the same document. A candidate a concurrent claimer took no longer matches
+   * (null); when that left the batch short while more jobs may be due, read again.
+   */
+  private async takeJobs(
+    filter: Filter<JobDoc>,
+    tokens: readonly string[],
+    update: (token: string) => UpdateFilter<JobDoc>,
+  ): Promise<JobDoc[]> {
+    if (tokens.length === 0) return [];
+    if (tokens.length === 1) {
+      const doc = await this.c.jobs.findOneAndUpdate(filter, update(tokens[0]!), {
+        sort: CLAIM_SORT,
+        returnDocument: "after",
+      });
+      return doc === null ? [] : [doc];
+    }
+    const taken: JobDoc[] = [];
+    let free = [...tokens];
+    for (let round = 0; round < MAX_CLAIM_ROUNDS && free.length > 0; round++) {
+      const wanted = free.length;
+      const candidates = await this.c.jobs
+        .find(filter, { sort: CLAIM_SORT, limit: wanted, projection: { _id: 1 } })
+        .toArray();
+      const docs = await Promise.all(
+        candidates.map((c, i) =>
+          this.c.jobs.findOneAndUpdate({ ...filter, _id: c._id }, update(free[i]!), {
+            returnDocument: "after",
+          }),
+        ),
+      );
+      const got = docs.filter((d): d is JobDoc => d !== null);
+      taken.push(...got);
+      const used = new Set(got.map((d) => d.leaseToken));
+      free = free.filter((t) => !used.has(t));
+      // Fewer candidates than wanted: nothing else is due. None lost: the batch is done.
+      if (candidates.length < wanted || got.length === candidates.length) break;
+    }
+    return taken;
   }
 
   /**
@@ -398,7 +453,25 @@ export class Operations {
         { projection: { _id: 1 } },
       ),
     ]);
+    this.noteSettings(queue, settings);
     return job !== null && settings?.paused !== true;
+  }
+
+  /**
+   * Whether the queue was, when this process last read its settings, unpaused and without
+   * a concurrency cap or rate limit: then no change of its settings can be work for a
+   * waiter, and the wake-up does not watch them. Unknown queues count as not plain.
+   */
+  isPlain(queue: string): boolean {
+    return this.plain.has(queue);
+  }
+
+  private noteSettings(queue: string, settings: SettingsDoc | null): void {
+    const plain =
+      settings === null ||
+      (settings.paused !== true && settings.concurrency === null && settings.rateMax === null);
+    if (plain) this.plain.add(queue);
+    else this.plain.delete(queue);
   }
 
   // ---------------------------------------------------------------- settle
@@ -723,6 +796,7 @@ export class Operations {
       { $set: set, $setOnInsert: setOnInsert, $inc: { v: 1 } },
       { upsert: true, returnDocument: "after" },
     );
+    this.noteSettings(queue, doc);
     return doc!;
   }
 
