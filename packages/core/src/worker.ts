@@ -119,6 +119,8 @@ interface Running {
 
 const MAX_STACK = 8 * 1024;
 const MIN_POLL_MS = 25;
+/** Longest run of claims without giving the event loop a turn. */
+const YIELD_EVERY_MS = 10;
 const MAX_BATCH = 1000;
 const CLOSE_GRACE_MS = 5_000;
 const MAX_ERROR_BACKOFF_MS = 10_000;
@@ -261,7 +263,15 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     const maxPoll = this.#opts.pollIntervalMs ?? 1000;
     let poll = MIN_POLL_MS;
     let errorDelay = 0;
+    let lastYield = performance.now();
     while (!this.#stop.signal.aborted) {
+      // On a store that answers in microtasks (the memory adapter) with quick handlers, this
+      // loop would never return to the event loop: timers, I/O and an HTTP server in the same
+      // process would starve until the queue is empty.
+      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
       const free = this.#concurrency - this.#running.size;
       if (free <= 0) {
         await this.#slotFreed.wait();

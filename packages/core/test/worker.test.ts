@@ -125,6 +125,22 @@ describe("Worker", () => {
     expect(done?.errors[0]?.errorClass).toBe("unrecoverable");
   });
 
+  it("gives the event loop a turn while draining a long queue of quick jobs", async () => {
+    const { queue, start, adapter, name } = setup();
+    const total = 20_000;
+    for (let i = 0; i < total; i += 1000) {
+      await queue.addBulk(
+        Array.from({ length: 1000 }, () => ({ name: "email.send" as const, payload: { to: "x" } })),
+      );
+    }
+    start({ concurrency: 100 });
+    const completedWhenTimerRan = await new Promise<number>((resolve) => {
+      setTimeout(async () => resolve((await adapter.counts(name)).completed), 0);
+    });
+    expect(completedWhenTimerRan).toBeLessThan(total);
+    await settled(adapter, name);
+  });
+
   it("classes failures with the worker's classifier, falling back to the default", async () => {
     const { queue, start, adapter, name } = setup();
     const refused = await queue.add("flaky", { failTimes: 1 }, { attempts: 1 });
