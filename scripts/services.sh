@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Usage: scripts/services.sh up|down
 # Starts (or stops) the servers the tests need. Each server has its own script,
-# scripts/servers/<server>.sh (none yet; Redis, Postgres and Mongo come with their adapters),
-# called here with the same argument. Its contract:
+# scripts/servers/<server>.sh (Redis, a Redis Cluster, PostgreSQL, the MongoDB-compatible
+# test server), called here with the same argument. Its contract:
 #   up    if its URL variable (REDIS_URL, DATABASE_URL or MONGO_URL) is already set, use that
 #         server and start nothing; else start one on loopback with its data under
 #         .data/<server>/, wait until it answers, and print `export VAR=url` on stdout
