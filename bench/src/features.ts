@@ -1,5 +1,6 @@
 /**
- * pnpm bench:features [--quick] [--stores memory,redis,postgres,mongo] [--runs N]
+ * pnpm bench:features [--quick] [--stores memory,redis,postgres,mongo] [--only groups,dead-letters]
+ *                      [--runs N]
  * The features no peer offers in the open, measured against QueueFlow's own baseline: job
  * groups (throughput by number of groups, a small group's wait behind a huge one) and dead
  * letters (stats and replay at scale). Writes results/features.md and features.json.
@@ -8,6 +9,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { withDeadline } from "./common.js";
+import {
+  type DeadLetterBenchOptions,
+  type DeadLetterBenchResult,
+  deadLetterBench,
+  deadLetterMarkdown,
+} from "./dead-letters.js";
 import {
   type GroupBenchOptions,
   type GroupBenchResult,
@@ -22,12 +29,14 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     runs: { type: "string" },
     stores: { type: "string", default: "memory,redis,postgres,mongo" },
+    only: { type: "string", default: "groups,dead-letters" },
     out: { type: "string", default: new URL("../results/", import.meta.url).pathname },
   },
 });
 
 const quick = values.quick;
 const stores = values.stores.split(",").map((s) => s.trim()) as FeatureStore[];
+const only = new Set(values.only.split(",").map((s) => s.trim()));
 const outDir = values.out.endsWith("/") ? values.out : `${values.out}/`;
 mkdirSync(outDir, { recursive: true });
 
@@ -40,20 +49,41 @@ const groups: GroupBenchOptions = {
   deadlineMs: quick ? 60_000 : 180_000,
 };
 
+const deadLetters: DeadLetterBenchOptions = {
+  small: 1_000,
+  large: quick ? 20_000 : 100_000,
+  replay: quick ? 2_000 : 10_000,
+  samples: 5,
+  mongoLarge: quick ? 5_000 : 20_000,
+};
+
 async function main(): Promise<void> {
   const groupResults: GroupBenchResult[] = [];
-  for (const store of stores) groupResults.push(await groupBench(store, groups));
+  const deadLetterResults: DeadLetterBenchResult[] = [];
+  for (const store of stores) {
+    if (only.has("groups")) groupResults.push(await groupBench(store, groups));
+    if (only.has("dead-letters")) deadLetterResults.push(await deadLetterBench(store, deadLetters));
+  }
   const md = [
     "# QueueFlow feature benchmarks",
     "",
     `${new Date().toISOString()} · ${os.cpus().length} cores · ${fmtGiB(os.totalmem())} · Node ${process.version}${quick ? " · --quick" : ""}`,
     "",
-    ...groupMarkdown(groupResults, groups),
+    ...(groupResults.length > 0 ? groupMarkdown(groupResults, groups) : []),
+    ...(deadLetterResults.length > 0 ? deadLetterMarkdown(deadLetterResults, deadLetters) : []),
   ].join("\n");
   writeFileSync(`${outDir}features.md`, `${md}\n`);
   writeFileSync(
     `${outDir}features.json`,
-    `${JSON.stringify({ quick, groups: { options: groups, results: groupResults } }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        quick,
+        groups: { options: groups, results: groupResults },
+        deadLetters: { options: deadLetters, results: deadLetterResults },
+      },
+      null,
+      2,
+    )}\n`,
   );
   console.log(md);
 }
