@@ -165,7 +165,8 @@ export async function groupBench(
         `groups ${store}: run ${run + 1}/${o.runs}, ${groups === 0 ? "ungrouped" : `${groups} groups`}`,
       );
       const value = await throughput(store, o, groups);
-      (result.throughput[String(groups)] ??= []).push(value);
+      const key = String(groups);
+      result.throughput[key] = [...(result.throughput[key] ?? []), value];
     }
     progress(`groups ${store}: run ${run + 1}/${o.runs}, small-group wait`);
     result.wait.grouped.push(await smallGroupWait(store, o, true));
