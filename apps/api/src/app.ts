@@ -1,0 +1,141 @@
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import {
+  createJobMetrics,
+  type JobMetrics,
+  type Logger,
+  QUEUE_NAMES,
+  registerQueueGauges,
+} from "@queueflow/app-kit";
+import type { Middleware, StorageAdapter } from "@queueflow/core";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from "fastify-type-provider-zod";
+import type { ApiConfig } from "./config.js";
+import type { ApiContext } from "./context.js";
+import { EventHub } from "./events.js";
+import type { LocalWorker } from "./health.js";
+import { KeyRing, presentedKey, requireScope } from "./http/auth.js";
+import { ApiError, installErrorHandlers } from "./http/errors.js";
+import { Queues, Throughput } from "./queues.js";
+import { eventRoutes } from "./routes/events.js";
+import { healthRoutes } from "./routes/health.js";
+import { jobTypeRoutes } from "./routes/job-types.js";
+import { jobRoutes } from "./routes/jobs.js";
+import { queueRoutes } from "./routes/queues.js";
+import { scheduleRoutes } from "./routes/schedules.js";
+import { submitRoutes } from "./routes/submit.js";
+
+export interface ApiDeps {
+  config: ApiConfig;
+  /** An open store; the caller owns it (closes it after the API). */
+  adapter: StorageAdapter;
+  logger: Logger;
+  /** Shared with a worker in the same process so one scrape shows both. */
+  metrics?: JobMetrics;
+  /** Extra Queue middleware (tracing). */
+  middleware?: Middleware[];
+  /** Workers running in this process, for /health. */
+  localWorkers?: () => LocalWorker[];
+}
+
+export interface Api {
+  app: FastifyInstance;
+  events: EventHub;
+  metrics: JobMetrics;
+  queues: Queues;
+}
+
+/** Build the API (not listening yet): routes, docs, auth, limits, errors. */
+export async function createApi(deps: ApiDeps): Promise<Api> {
+  const { config, adapter } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    // Reject rather than strip: a body carrying __proto__ or constructor.prototype is hostile.
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+    routerOptions: { maxParamLength: 200 },
+    // Live-event streams are long-lived; let close() end everything else promptly.
+    forceCloseConnections: "idle",
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandlers(app);
+
+  const metrics = deps.metrics ?? createJobMetrics();
+  registerQueueGauges(metrics, adapter, QUEUE_NAMES);
+  const queues = new Queues(adapter, [metrics.middleware, ...(deps.middleware ?? [])]);
+  const events = new EventHub(queues, config.eventsPollMs, deps.logger);
+  const ring = new KeyRing(config.keys);
+  const ctx: ApiContext = {
+    queues,
+    throughput: new Throughput(),
+    metrics,
+    events,
+    healthOptions: {
+      adapter,
+      storeKind: config.store.kind,
+      queues: QUEUE_NAMES,
+      staleWaitMs: config.health.staleWaitMs,
+      slowStoreMs: config.health.slowStoreMs,
+      ...(deps.localWorkers ? { localWorkers: deps.localWorkers } : {}),
+    },
+    auth: (scope) => requireScope(ring, scope),
+    submitRateLimit: {
+      max: config.rateLimit.max,
+      timeWindow: config.rateLimit.windowMs,
+      // Per key, so one busy producer cannot starve the others; the key's digest prefix, never
+      // the key itself, names the bucket.
+      keyGenerator: (request) => {
+        const key = presentedKey(request);
+        const verified = key === undefined ? null : ring.verify(key);
+        return verified ? `key:${verified.id}` : `ip:${request.ip}`;
+      },
+      // Thrown by the plugin, so it goes through the error handler like every other error.
+      errorResponseBuilder: (_request, context) =>
+        new ApiError(
+          429,
+          "RATE_LIMITED",
+          `Rate limit: ${context.max} submissions per ${context.after}; retry later.`,
+        ),
+    },
+  };
+
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: "QueueFlow API",
+        version: "0.0.0",
+        description:
+          "Submit, inspect and manage QueueFlow jobs. Send your key in the x-api-key header: read keys may read, submit keys may also submit, admin keys may do everything.",
+      },
+      components: {
+        securitySchemes: { apiKey: { type: "apiKey", name: "x-api-key", in: "header" } },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  await app.register(healthRoutes(ctx));
+  await app.register(
+    async (api) => {
+      await api.register(jobTypeRoutes(ctx));
+      await api.register(submitRoutes(ctx));
+      await api.register(jobRoutes(ctx));
+      await api.register(queueRoutes(ctx));
+      await api.register(scheduleRoutes(ctx));
+      await api.register(eventRoutes(ctx));
+    },
+    { prefix: "/api" },
+  );
+  app.addHook("onClose", async () => events.close());
+  return { app, events, metrics, queues };
+}

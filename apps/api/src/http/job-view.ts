@@ -1,0 +1,41 @@
+import type { Job } from "@queueflow/core";
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/**
+ * A job as the API shows it. The lease token is left out (it fences settles; no client needs
+ * it) and so are error stacks (they reveal the worker's file layout); times are ISO strings.
+ */
+export function jobView(job: Job) {
+  return {
+    id: job.id,
+    queue: job.queue,
+    name: job.name,
+    state: job.state,
+    priority: job.priority,
+    payload: job.payload,
+    result: job.result,
+    progress: job.progress,
+    attempts: job.attempts,
+    maxAttempts: job.maxAttempts,
+    stalls: job.stalls,
+    errors: job.errors.map((e) => ({
+      attempt: e.attempt,
+      name: e.name,
+      message: e.message,
+      at: iso(e.at),
+    })),
+    metadata: job.metadata,
+    dedupKey: job.dedupKey,
+    timeoutMs: job.timeoutMs,
+    workerId: job.workerId,
+    createdAt: iso(job.createdAt),
+    runAt: iso(job.runAt),
+    startedAt: iso(job.startedAt),
+    finishedAt: iso(job.finishedAt),
+  };
+}
+
+export type JobView = ReturnType<typeof jobView>;

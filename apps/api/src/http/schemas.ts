@@ -1,0 +1,44 @@
+import { z } from "zod";
+
+/**
+ * Path and query pieces shared by the routes. Names and ids are held to small alphabets
+ * before they reach a store: nothing with quotes, braces, `$`, spaces or slashes gets in.
+ */
+export const queueParam = z.strictObject({
+  queue: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "not a queue name"),
+});
+
+/**
+ * Job ids as the store knows them. Colons are allowed here because schedule firings have ids
+ * like `sched:nightly:1767225600000`; an id the caller picks at submit may not contain one.
+ */
+export const jobIdPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const jobParams = queueParam.extend({
+  id: z.string().regex(jobIdPattern, "not a job id"),
+});
+
+export const scheduleParams = queueParam.extend({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "not a schedule id"),
+});
+
+export const jobStates = z.enum(["waiting", "delayed", "active", "completed", "dead", "cancelled"]);
+
+/** The shape of every error response (documented once, used by every route). */
+export const errorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+
+/**
+ * Response schemas for the OpenAPI document: the listed error statuses, each an
+ * {@link errorBody}, and any 2xx body.
+ */
+export function responses(...statuses: number[]) {
+  return {
+    "2xx": z.unknown(),
+    ...Object.fromEntries(statuses.map((s) => [s, errorBody])),
+  } as Record<"2xx", z.ZodUnknown> & Record<number, typeof errorBody>;
+}

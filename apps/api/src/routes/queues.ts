@@ -1,0 +1,111 @@
+import { jobTypesOf, type QueueName } from "@queueflow/app-kit";
+import type { Queue } from "@queueflow/core";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { ApiContext } from "../context.js";
+import { queueParam, responses } from "../http/schemas.js";
+
+const errors = responses(400, 401, 403, 404);
+
+const cleanBody = z.strictObject({
+  state: z.enum(["completed", "dead", "cancelled"]),
+  olderThanMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(10 * 365 * 86_400_000),
+  limit: z.number().int().min(1).max(10_000).default(1_000),
+});
+
+/** Queue overview and queue-wide management. */
+export const queueRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncZod =>
+  async (app) => {
+    const read = ctx.auth("read");
+    const admin = ctx.auth("admin");
+
+    async function summary(queue: Queue) {
+      const [counts, paused] = await Promise.all([queue.counts(), queue.isPaused()]);
+      return {
+        name: queue.name,
+        paused,
+        counts,
+        throughput: ctx.throughput.record(queue.name, counts),
+        jobTypes: jobTypesOf(queue.name as QueueName).map((t) => t.name),
+      };
+    }
+
+    app.get(
+      "/queues",
+      {
+        onRequest: read,
+        schema: {
+          tags: ["queues"],
+          summary: "Every queue with its counts per state and throughput",
+          description:
+            "throughput is completions per second over the last minute of reads, from the store's counts (every host's workers); null until two reads a second apart.",
+          security: [{ apiKey: [] }],
+          response: errors,
+        },
+      },
+      async () => ({ queues: await Promise.all(ctx.queues.all().map(summary)) }),
+    );
+
+    app.get(
+      "/queues/:queue",
+      {
+        onRequest: read,
+        schema: {
+          tags: ["queues"],
+          summary: "One queue's counts per state and throughput",
+          security: [{ apiKey: [] }],
+          params: queueParam,
+          response: errors,
+        },
+      },
+      async (request) => summary(ctx.queues.get(request.params.queue)),
+    );
+
+    for (const action of ["pause", "resume"] as const) {
+      app.post(
+        `/queues/:queue/${action}`,
+        {
+          onRequest: admin,
+          schema: {
+            tags: ["queues"],
+            summary:
+              action === "pause"
+                ? "Stop claims on every worker of the queue (adds still go through)"
+                : "Let workers claim again",
+            security: [{ apiKey: [] }],
+            params: queueParam,
+            response: errors,
+          },
+        },
+        async (request) => {
+          const queue = ctx.queues.get(request.params.queue);
+          await (action === "pause" ? queue.pause() : queue.resume());
+          return { name: queue.name, paused: action === "pause" };
+        },
+      );
+    }
+
+    app.post(
+      "/queues/:queue/clean",
+      {
+        onRequest: admin,
+        schema: {
+          tags: ["queues"],
+          summary: "Delete finished jobs older than an age, at most `limit` per call",
+          security: [{ apiKey: [] }],
+          params: queueParam,
+          body: cleanBody,
+          response: errors,
+        },
+      },
+      async (request) => {
+        const removed = await ctx.queues.get(request.params.queue).clean(request.body);
+        return { removed, more: removed === request.body.limit };
+      },
+    );
+  };

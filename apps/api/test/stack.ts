@@ -1,0 +1,173 @@
+import { randomUUID } from "node:crypto";
+import {
+  createJobMetrics,
+  createLogger,
+  type Env,
+  openStore,
+  type StoreConfig,
+} from "@queueflow/app-kit";
+import { loadWorkerConfig, startWorkers, type WorkerRuntime } from "@queueflow/app-worker";
+import type { StorageAdapter } from "@queueflow/core";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { type Api, createApi } from "../src/app.js";
+import { loadApiConfig } from "../src/config.js";
+import type { JobView } from "../src/http/job-view.js";
+
+export const KEYS = {
+  read: "read-key-0123456789abcdef",
+  submit: "submit-key-0123456789abcdef",
+  admin: "admin-key-0123456789abcdef",
+};
+
+export interface ErrorResponse {
+  error: { code: string; message: string };
+}
+
+export interface JobResponse {
+  created?: boolean;
+  job: JobView;
+}
+
+export type StoreKind = "memory" | "redis" | "postgres";
+
+/** A store of this test's own: a fresh key prefix (Redis) or schema (PostgreSQL). */
+export function testStore(
+  kind: StoreKind,
+  url?: string,
+): { config: StoreConfig; drop: () => Promise<void> } {
+  const namespace = `qft_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+  if (kind === "memory") return { config: { kind }, drop: async () => {} };
+  if (kind === "redis") {
+    const redisUrl = url ?? process.env.REDIS_URL!;
+    return {
+      config: { kind, url: redisUrl, namespace },
+      drop: async () => {
+        const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+        let cursor = "0";
+        do {
+          const [next, keys] = await client.scan(cursor, "MATCH", `${namespace}:*`, "COUNT", 1000);
+          for (const key of keys) await client.unlink(key);
+          cursor = next;
+        } while (cursor !== "0");
+        client.disconnect();
+      },
+    };
+  }
+  const databaseUrl = process.env.DATABASE_URL!;
+  return {
+    config: { kind, url: databaseUrl, namespace },
+    drop: async () => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      await client.query(`drop schema if exists "${namespace}" cascade`);
+      await client.end();
+    },
+  };
+}
+
+export interface Stack {
+  url: string;
+  api: Api;
+  adapter: StorageAdapter;
+  runtime: WorkerRuntime | null;
+  /** fetch against the API with a key of `scope` (none: no key). */
+  call<T = ErrorResponse>(
+    path: string,
+    init?: RequestInit & { scope?: keyof typeof KEYS | "none"; json?: unknown },
+  ): Promise<{ status: number; body: T }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The API on a random port and, unless `workers` is false, the worker runtime in the same
+ * process on the same store object (the one-process mode of `pnpm start`).
+ */
+export async function startStack(o: {
+  store: StoreConfig;
+  env?: Env;
+  workers?: boolean;
+  drop?: () => Promise<void>;
+}): Promise<Stack> {
+  const env: Env = {
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    API_KEYS_READ: KEYS.read,
+    API_KEYS_SUBMIT: KEYS.submit,
+    API_KEYS_ADMIN: KEYS.admin,
+    EVENTS_POLL_MS: "100",
+    WORKER_CONCURRENCY: "2",
+    ...o.env,
+  };
+  const apiConfig = { ...loadApiConfig(env), store: o.store };
+  const log = createLogger("test", "silent");
+  const adapter = await openStore(o.store);
+  const metrics = createJobMetrics();
+  const runtime =
+    o.workers === false
+      ? null
+      : startWorkers({
+          config: { ...loadWorkerConfig(env), store: o.store },
+          adapter,
+          logger: log,
+          metrics,
+        });
+  const api = await createApi({
+    config: apiConfig,
+    adapter,
+    logger: log,
+    metrics,
+    ...(runtime ? { localWorkers: runtime.status } : {}),
+  });
+  for (const w of runtime?.workers ?? []) api.events.attachWorker(w);
+  const url = await api.app.listen({ port: 0, host: "127.0.0.1" });
+  return {
+    url,
+    api,
+    adapter,
+    runtime,
+    async call<T>(
+      path: string,
+      init: RequestInit & { scope?: keyof typeof KEYS | "none"; json?: unknown } = {},
+    ) {
+      const { scope = "admin", json, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (scope !== "none") headers.set("x-api-key", KEYS[scope]);
+      if (json !== undefined) headers.set("content-type", "application/json");
+      const res = await fetch(`${url}${path}`, {
+        ...rest,
+        headers,
+        ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+      });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON (metrics, docs)
+      }
+      return { status: res.status, body: body as T };
+    },
+    async close() {
+      await runtime?.close(5_000);
+      await api.app.close();
+      await adapter.close();
+      await o.drop?.();
+    },
+  };
+}
+
+/** Wait until `check` returns a value other than undefined/false, or fail after `ms`. */
+export async function until<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value as T;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// End-to-end over real HTTP on random ports, against the memory store and against the real
+// Redis (REDIS_URL) and PostgreSQL (DATABASE_URL) servers scripts/test.sh provides.
+// test/global-setup.ts fails the run, loudly, when either is unset or down: a skipped suite
+// would read as a green one.
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    globalSetup: ["test/global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});

@@ -1,0 +1,49 @@
+import { createApi, loadApiConfig } from "@queueflow/app-api";
+import {
+  createJobMetrics,
+  createLogger,
+  type Env,
+  onShutdown,
+  openStore,
+  startTracing,
+} from "@queueflow/app-kit";
+import { loadWorkerConfig, startWorkers } from "@queueflow/app-worker";
+
+/**
+ * The API and the workers in this process, on one store object: the memory store lives in
+ * one process, so this is the only way both apps see the same jobs. One metrics registry, so
+ * the API's /metrics shows the workers' counters too, and the API's /health lists them.
+ */
+export async function runOneProcess(env: Env): Promise<{ apiUrl: string }> {
+  const apiConfig = loadApiConfig(env);
+  const workerConfig = loadWorkerConfig(env);
+  const log = createLogger("queueflow", apiConfig.logLevel);
+  const tracing = await startTracing({ ...apiConfig.otel, serviceName: "queueflow" }, log);
+  const adapter = await openStore(apiConfig.store);
+  const metrics = createJobMetrics();
+  const runtime = startWorkers({
+    config: workerConfig,
+    adapter,
+    logger: log.child({ app: "worker" }),
+    metrics,
+    middleware: tracing.middleware,
+  });
+  const { app, events } = await createApi({
+    config: apiConfig,
+    adapter,
+    logger: log.child({ app: "api" }),
+    metrics,
+    middleware: tracing.middleware,
+    localWorkers: runtime.status,
+  });
+  for (const worker of runtime.workers) events.attachWorker(worker);
+  const apiUrl = await app.listen({ port: apiConfig.port, host: apiConfig.host });
+  onShutdown(log, async () => {
+    // Workers first: their running jobs finish while the API still answers status queries.
+    await runtime.close();
+    await app.close();
+    await adapter.close();
+    await tracing.shutdown();
+  });
+  return { apiUrl };
+}
