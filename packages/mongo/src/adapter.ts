@@ -29,10 +29,12 @@ import {
   checkLeaseMs,
   checkLimit,
   checkNewJob,
+  checkRetryRequest,
   checkSettingsPatch,
   checkSettlements,
   checkState,
   isTerminal,
+  pickJobFilter,
   QueueFlowError,
 } from "@queueflow/core";
 import { type Db, MongoClient, type MongoClientOptions, ObjectId } from "mongodb";
@@ -47,7 +49,7 @@ import {
   openCollections,
 } from "./collections.js";
 import { removeOutcome, toStoreError } from "./errors.js";
-import { checkOptionalString, checkString } from "./input-checks.js";
+import { checkString } from "./input-checks.js";
 import { Operations } from "./operations.js";
 
 /** How often a waiter re-checks for work a change stream may not have announced. */
@@ -114,7 +116,7 @@ function isClient(value: unknown): value is MongoClient {
 export class MongoAdapter implements StorageAdapter {
   readonly name = "mongo";
   /** `wakeUp` is decided at connect (see {@link MongoAdapterOptions.wakeUp}). */
-  readonly capabilities: AdapterCapabilities = { wakeUp: false, transactions: false };
+  readonly capabilities: AdapterCapabilities = { wakeUp: false, transactions: false, groups: true };
 
   private readonly client: MongoClient | null;
   private readonly ownsClient: boolean;
@@ -306,8 +308,7 @@ export class MongoAdapter implements StorageAdapter {
     checkString(request.queue, "queue");
     checkState(request.state);
     checkLimit(request.limit, "listJobs", 1);
-    const name = checkOptionalString(request.name, "listJobs name");
-    const errorName = checkOptionalString(request.errorName, "listJobs errorName");
+    const filter = pickJobFilter(request);
     const cursor = request.cursor;
     if (cursor != null && (typeof cursor !== "string" || !/^[0-9a-f]{24}$/.test(cursor))) {
       throw new QueueFlowError(
@@ -320,8 +321,7 @@ export class MongoAdapter implements StorageAdapter {
       const docs = await this.ops.listJobs({
         queue: request.queue,
         state: request.state,
-        name,
-        errorName,
+        filter,
         after: cursor == null ? null : new ObjectId(cursor),
         fetch: request.limit + 1,
         now,
@@ -373,13 +373,20 @@ export class MongoAdapter implements StorageAdapter {
   async retryJobs(request: RetryRequest): Promise<string[]> {
     this.assertOpen();
     checkString(request.queue, "queue");
-    for (const id of request.ids) checkString(id, "id");
+    checkRetryRequest(request);
+    if (request.payloadPatch !== null && typeof request.payloadPatch !== "object") {
+      throw new QueueFlowError(
+        "QF_INVALID_ARGUMENT",
+        "retryJobs payloadPatch must be an object or null.",
+      );
+    }
     const ids = [...new Set(request.ids)];
     return this.run("retryJobs", async () => {
       const moved: string[] = [];
-      // One by one: two jobs of the batch with one dedup key must not both revive.
+      // One by one: two jobs of the batch with one dedup key must not both revive. Each
+      // move is one conditional update, so concurrent calls move each job once.
       for (const id of ids) {
-        if (await this.ops.retryJob(request.queue, id, request.payloadPatch)) moved.push(id);
+        if (await this.ops.retryJob(request, id)) moved.push(id);
       }
       return moved;
     });
@@ -402,11 +409,13 @@ export class MongoAdapter implements StorageAdapter {
       );
     }
     checkLimit(request.limit, "clean", 0);
-    if (request.limit === 0 || typeof request.finishedBefore !== "number") return 0;
-    if (Number.isNaN(request.finishedBefore)) return 0;
-    return this.run("clean", () =>
-      this.ops.clean(request.queue, request.state, request.finishedBefore, request.limit),
-    );
+    // Typed fields only (finishedBefore included: a NaN or non-number is refused).
+    const filter = pickJobFilter(request);
+    if (typeof request.finishedBefore !== "number") {
+      throw new QueueFlowError("QF_INVALID_ARGUMENT", "clean needs finishedBefore, a time in ms.");
+    }
+    if (request.limit === 0) return 0;
+    return this.run("clean", () => this.ops.clean(request, filter));
   }
 
   async deadLetterStats(queue: string): Promise<DeadLetterStats> {

@@ -31,6 +31,8 @@ export interface JobDoc {
   backoff: string;
   timeoutMs: number | null;
   dedupKey: string | null;
+  /** The job's group, or null (also read for a missing field) when it has none. */
+  group?: string | null;
   metadata: string;
   createdAt: number;
   runAt: number;
@@ -44,6 +46,12 @@ export interface JobDoc {
   errors: AttemptError[];
   /** Name of the latest error, kept for filters and stats without reading `errors`. */
   lastErrorName: string | null;
+  /**
+   * Class of the latest error (`unknown` when it carried none), indexed for dead-letter
+   * filters and stats. Absent on documents written before classes existed: read as
+   * `unknown` when `lastErrorName` is set.
+   */
+  lastErrorClass?: string | null;
   stalls: number;
   /** Insertion order: the last tie-breaker of claim order. */
   seq: ObjectId;
@@ -69,7 +77,41 @@ export interface SettingsDoc {
   starts: Start[];
   /** Bumped by every write, so claim's read-compute-write is a compare-and-set. */
   v: number;
+  /** Per-group cap and sliding rate limit (see groups.ts); absent or null: none. */
+  groupConcurrency?: number | null;
+  groupRateMax?: number | null;
+  groupRateWindowMs?: number | null;
+  /** Set once the queue holds grouped jobs: its claims then take turns (see groups.ts). */
+  grouped?: boolean;
 }
+
+/**
+ * One group of a queue (`_id: queue:group`), or the queue's ungrouped jobs as one more turn
+ * (`_id: queue:`, `group: null`). See groups.ts for the protocol.
+ */
+export interface GroupDoc {
+  _id: string;
+  queue: string;
+  group: string | null;
+  /**
+   * The group's place in the rotation: it may take a turn when `turn <= now`, smallest
+   * first. Served groups move to the back (now + 1); a group with only future jobs waits
+   * at their due time, a rate-limited one until its window frees; {@link IDLE_TURN} when
+   * it has nothing pending.
+   */
+  turn: number;
+  /** At its concurrency cap: out of the rotation until a slot frees. */
+  parked: boolean;
+  /** Concurrency slots, one per active job (lease token), while `groupConcurrency` is set. */
+  slots: Permit[];
+  /** The last `groupRateLimit.max` starts, oldest first. */
+  starts: Start[];
+  /** Bumped by every write that may add pending work: fences the idle correction. */
+  v: number;
+}
+
+/** `turn` of a group with nothing pending (above any time). */
+export const IDLE_TURN = Number.MAX_SAFE_INTEGER;
 
 export interface Permit {
   id: string;
@@ -88,6 +130,8 @@ export interface DedupDoc {
   jobId: string;
   /** When the key was taken (server clock): a holder still being inserted is this young. */
   at: number;
+  /** Throttle: the key holds until this time even once its job finished (see dedup.ts). */
+  until?: number | null;
 }
 
 export interface ScheduleDoc {
@@ -116,6 +160,7 @@ export function attemptErrorDoc(error: AttemptError): AttemptError {
     at: Number(error.at),
   };
   if (error.stack !== undefined) copy.stack = String(error.stack);
+  if (error.errorClass !== undefined) copy.errorClass = String(error.errorClass);
   return copy;
 }
 
@@ -135,6 +180,7 @@ export function newJobDoc(job: NewJob, now: number, seq: ObjectId): JobDoc {
     backoff: JSON.stringify(job.backoff ?? null),
     timeoutMs: job.timeoutMs,
     dedupKey: job.dedupKey,
+    group: job.group ?? null,
     metadata: toJson(job.metadata),
     createdAt: now,
     runAt: Math.round(runAt),
@@ -147,6 +193,7 @@ export function newJobDoc(job: NewJob, now: number, seq: ObjectId): JobDoc {
     result: "null",
     errors: [],
     lastErrorName: null,
+    lastErrorClass: null,
     stalls: 0,
     seq,
     stateSeq: seq,
@@ -184,6 +231,7 @@ export function toJobRecord(doc: JobDoc, now: number): JobRecord {
     result: fromJson(doc.result),
     errors: (doc.errors ?? []).map(attemptErrorDoc),
     stalls: doc.stalls,
+    ...(doc.group == null ? {} : { group: doc.group }),
   };
 }
 
@@ -197,9 +245,10 @@ export const DEFAULT_SETTINGS: Readonly<QueueSettings> = {
   rateLimit: null,
 };
 
+/** Settings as the contract reads them; group fields appear only when set (absent = null). */
 export function toQueueSettings(doc: SettingsDoc | null): QueueSettings {
   if (doc === null) return { ...DEFAULT_SETTINGS };
-  return {
+  const settings: QueueSettings = {
     paused: doc.paused === true,
     concurrency: doc.concurrency ?? null,
     rateLimit:
@@ -207,6 +256,11 @@ export function toQueueSettings(doc: SettingsDoc | null): QueueSettings {
         ? null
         : { max: doc.rateMax, windowMs: doc.rateWindowMs },
   };
+  if (doc.groupConcurrency != null) settings.groupConcurrency = doc.groupConcurrency;
+  if (doc.groupRateMax != null && doc.groupRateWindowMs != null) {
+    settings.groupRateLimit = { max: doc.groupRateMax, windowMs: doc.groupRateWindowMs };
+  }
+  return settings;
 }
 
 export function scheduleDoc(s: ScheduleRecord): ScheduleDoc {

@@ -1,8 +1,8 @@
 import { QueueFlowError } from "@queueflow/core";
 import type { Collection, Db, IndexDescription } from "mongodb";
-import type { DedupDoc, JobDoc, ScheduleDoc, SettingsDoc } from "./codec.js";
+import type { DedupDoc, GroupDoc, JobDoc, ScheduleDoc, SettingsDoc } from "./codec.js";
 
-/** The default collection name prefix: `qf_jobs`, `qf_queues`, `qf_dedup`, `qf_schedules`. */
+/** The default collection name prefix: `qf_jobs`, `qf_queues`, `qf_dedup`, `qf_schedules`, `qf_groups`. */
 export const DEFAULT_PREFIX = "qf_";
 
 const PREFIX = /^[A-Za-z0-9_.-]{0,48}$/;
@@ -15,6 +15,8 @@ export interface Collections {
   /** One document per live dedup key, `_id: queue + ":" + key`, holding the job id. */
   dedup: Collection<DedupDoc>;
   schedules: Collection<ScheduleDoc>;
+  /** One document per group of a queue, plus one for its ungrouped jobs (see groups.ts). */
+  groups: Collection<GroupDoc>;
 }
 
 /** Collection names for `prefix`. */
@@ -30,6 +32,7 @@ export function collectionNames(prefix: string): Record<keyof Collections, strin
     queues: `${prefix}queues`,
     dedup: `${prefix}dedup`,
     schedules: `${prefix}schedules`,
+    groups: `${prefix}groups`,
   };
 }
 
@@ -40,6 +43,7 @@ export function openCollections(db: Db, prefix: string): Collections {
     queues: db.collection<SettingsDoc>(names.queues),
     dedup: db.collection<DedupDoc>(names.dedup),
     schedules: db.collection<ScheduleDoc>(names.schedules),
+    groups: db.collection<GroupDoc>(names.groups),
   };
 }
 
@@ -60,6 +64,21 @@ export const JOB_INDEXES: IndexDescription[] = [
   { key: { queue: 1, state: 1, leaseExpiresAt: 1 }, name: "state_lease" },
   // listJobs on dead with an error-name filter, and dead-letter stats by error.
   { key: { queue: 1, state: 1, lastErrorName: 1, stateSeq: 1 }, name: "state_error" },
+  // listJobs / clean / stats by the class of the latest error.
+  { key: { queue: 1, state: 1, lastErrorClass: 1, stateSeq: 1 }, name: "state_error_class" },
+  // Grouped queues: a group's next job in claim order, and its earliest pending due time.
+  {
+    key: { queue: 1, group: 1, state: 1, priority: -1, runAt: 1, seq: 1 },
+    name: "group_claim_order",
+  },
+  { key: { queue: 1, group: 1, state: 1, runAt: 1 }, name: "group_run_at" },
+];
+
+export const GROUP_INDEXES: IndexDescription[] = [
+  // The rotation: the open group whose turn came first.
+  { key: { queue: 1, parked: 1, turn: 1, _id: 1 }, name: "turn" },
+  // Slot repair: groups holding slots older than the grace.
+  { key: { queue: 1, "slots.at": 1 }, name: "slots_at" },
 ];
 
 export const DEDUP_INDEXES: IndexDescription[] = [{ key: { jobId: 1 }, name: "job_id" }];
@@ -72,6 +91,7 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     c.jobs.createIndexes(JOB_INDEXES),
     c.dedup.createIndexes(DEDUP_INDEXES),
     c.schedules.createIndexes(SCHEDULE_INDEXES),
+    c.groups.createIndexes(GROUP_INDEXES),
   ]);
 }
 

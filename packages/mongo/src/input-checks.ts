@@ -15,9 +15,3 @@ export function checkString(value: unknown, what: string): string {
   }
   return value;
 }
-
-/** An optional string filter (listJobs name / errorName). */
-export function checkOptionalString(value: unknown, what: string): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  return checkString(value, what);
-}

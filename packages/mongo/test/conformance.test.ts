@@ -10,7 +10,7 @@ const url = mongoUrl();
 // contract area gets its own collection prefix, dropped when the area is done.
 runAdapterConformance({
   name: "mongo (change streams)",
-  capabilities: { wakeUp: true, transactions: false },
+  capabilities: { wakeUp: true, transactions: false, groups: true },
   create: () =>
     new MongoAdapter({ connection: url, prefix: testPrefix("conf"), wakeUp: "change-stream" }),
   cleanup: (adapter: StorageAdapter) => dropPrefix(url, (adapter as MongoAdapter).prefix),

@@ -10,7 +10,7 @@ const target = pollingTarget();
 // MongoDB replica set (no MONGO_URL_NO_OPLOG) polling is forced instead.
 runAdapterConformance({
   name: target.forced ? "mongo (polling, forced)" : "mongo (polling, no oplog)",
-  capabilities: { wakeUp: false, transactions: false },
+  capabilities: { wakeUp: false, transactions: false, groups: true },
   create: () =>
     new MongoAdapter({
       connection: target.url,
