@@ -32,7 +32,6 @@ import {
   checkNewJob,
   checkSettingsPatch,
   checkSettlements,
-  checkState,
   isTerminal,
   QueueFlowError,
 } from "@queueflow/core";
@@ -57,6 +56,7 @@ import {
   resolvePool,
   toQueryable,
 } from "./connection.js";
+import * as dl from "./dead-letters.js";
 import { fencedOutcome, toStoreError } from "./errors.js";
 import { WakeUpListener } from "./listen.js";
 import { checkMigrated, runMigrations } from "./migrate.js";
@@ -65,10 +65,8 @@ import { DEFAULT_SCHEMA, type Schema, schemaOf } from "./schema.js";
 
 /** Enqueue rows whose holder a concurrent transaction committed mid-statement are re-run. */
 const MAX_ENQUEUE_ROUNDS = 5;
-/** Cancel and retryJobs re-run when a concurrent transition beat them to the row. */
+/** Cancel re-runs when a concurrent transition beat it to the row. */
 const MAX_RACE_ROUNDS = 3;
-
-const CURSOR = /^[0-9a-z]{1,11}$/;
 
 /**
  * A {@link StorageAdapter} on PostgreSQL (via `pg`): durable jobs shared by every process on
@@ -98,6 +96,8 @@ export class PostgresAdapter implements StorageAdapter {
   private readonly clientConfig: ClientConfig;
   private readonly migrate: boolean;
   private listener: WakeUpListener | null = null;
+  /** {@link run} on the pool, for the statement helpers in dead-letters.ts. */
+  private readonly runner: dl.Run = (statement, what) => this.run(statement, what);
   private connecting: Promise<void> | null = null;
   private connected = false;
   private closed = false;
@@ -307,36 +307,7 @@ export class PostgresAdapter implements StorageAdapter {
 
   async listJobs(request: ListJobsRequest): Promise<JobPage> {
     this.assertOpen();
-    checkState(request.state);
-    checkLimit(request.limit, "listJobs", 1);
-    const cursor = request.cursor;
-    if (cursor != null && (typeof cursor !== "string" || !CURSOR.test(cursor))) {
-      throw new QueueFlowError(
-        "QF_INVALID_ARGUMENT",
-        `Invalid cursor ${JSON.stringify(cursor)}: pass back the nextCursor of a previous page.`,
-      );
-    }
-    const after = cursor == null ? "0" : String(Number.parseInt(cursor, 36));
-    const rows = await this.run<JobRow & { state_seq: string }>(
-      q.listJobs(this.s, {
-        queue: request.queue,
-        state: request.state,
-        after,
-        name: request.name ?? null,
-        errorName: request.errorName ?? null,
-        fetch: request.limit + 1,
-      }),
-      "listJobs",
-    );
-    const page = rows.slice(0, request.limit);
-    const last = page.at(-1);
-    return {
-      jobs: page.map(toJobRecord),
-      nextCursor:
-        rows.length > request.limit && last !== undefined
-          ? Number(last.state_seq).toString(36)
-          : null,
-    };
+    return dl.listJobs(this.runner, this.s, request);
   }
 
   async counts(queue: string): Promise<JobCounts> {
@@ -391,22 +362,7 @@ export class PostgresAdapter implements StorageAdapter {
 
   async retryJobs(request: RetryRequest): Promise<string[]> {
     this.assertOpen();
-    if (request.ids.length === 0) return [];
-    const patch = request.payloadPatch === null ? null : jsonParam(request.payloadPatch);
-    for (let round = 1; ; round++) {
-      try {
-        const rows = await this.run<{ id: string }>(
-          q.retryJobs(this.s, request.queue, request.ids, patch),
-          "retryJobs",
-        );
-        const moved = new Set(rows.map((r) => r.id));
-        return request.ids.filter((id, i) => moved.has(id) && request.ids.indexOf(id) === i);
-      } catch (err) {
-        // A concurrent enqueue took a dedup key between the check and the update: the next
-        // snapshot sees the new holder and skips that job.
-        if ((err as { code?: unknown }).code !== "23505" || round >= MAX_RACE_ROUNDS) throw err;
-      }
-    }
+    return dl.retryJobs(this.runner, this.s, request);
   }
 
   async promote(queue: string, id: string): Promise<boolean> {
@@ -417,43 +373,12 @@ export class PostgresAdapter implements StorageAdapter {
 
   async clean(request: CleanRequest): Promise<number> {
     this.assertOpen();
-    if (!isTerminal(request.state)) {
-      throw new QueueFlowError(
-        "QF_INVALID_ARGUMENT",
-        `clean only removes terminal jobs (completed, dead, cancelled), not ${JSON.stringify(request.state)}.`,
-      );
-    }
-    checkLimit(request.limit, "clean", 0);
-    if (request.limit === 0 || !Number.isFinite(request.finishedBefore)) return 0;
-    const [row] = await this.run<{ removed: number }>(
-      q.cleanJobs(
-        this.s,
-        request.queue,
-        request.state,
-        Math.ceil(request.finishedBefore),
-        request.limit,
-      ),
-      "clean",
-    );
-    return row!.removed;
+    return dl.clean(this.runner, this.s, request);
   }
 
   async deadLetterStats(queue: string): Promise<DeadLetterStats> {
     this.assertOpen();
-    const [row] = await this.run<{
-      total: string;
-      by_name: Record<string, number>;
-      by_error: Record<string, number>;
-      oldest: string | null;
-      newest: string | null;
-    }>(q.deadLetterStats(this.s, queue), "deadLetterStats");
-    return {
-      total: num(row!.total),
-      byName: row!.by_name,
-      byError: row!.by_error,
-      oldestFinishedAt: numOrNull(row!.oldest),
-      newestFinishedAt: numOrNull(row!.newest),
-    };
+    return dl.deadLetterStats(this.runner, this.s, queue);
   }
 
   async upsertSchedule(schedule: ScheduleRecord): Promise<void> {

@@ -156,6 +156,7 @@ export function attemptErrorParam(error: AttemptError): AttemptError {
     at: error.at,
   };
   if (error.stack !== undefined) copy.stack = error.stack;
+  if (error.errorClass !== undefined) copy.errorClass = error.errorClass;
   return copy;
 }
 

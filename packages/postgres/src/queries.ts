@@ -2,18 +2,13 @@
 // queries/. adapter.ts maps the contract onto these and adds nothing atomic of its own.
 export type { ClaimParams } from "./queries/claim.js";
 export { claimJobs, hasClaimableWork } from "./queries/claim.js";
+export type { CleanParams, RetryParams } from "./queries/dead-letters.js";
+export { cleanJobs, deadLetterStats, retryJobs } from "./queries/dead-letters.js";
 export { enqueueJobs } from "./queries/enqueue.js";
-export type { ListParams } from "./queries/inspect.js";
-export { countJobs, deadLetterStats, getJob, listJobs, serverNow } from "./queries/inspect.js";
+export type { ListCursor, ListParams } from "./queries/inspect.js";
+export { countJobs, getJob, listJobs, serverNow } from "./queries/inspect.js";
 export type { SettingsPatchParams } from "./queries/manage.js";
-export {
-  cleanJobs,
-  getSettings,
-  promoteJob,
-  removeJob,
-  retryJobs,
-  updateSettings,
-} from "./queries/manage.js";
+export { getSettings, promoteJob, removeJob, updateSettings } from "./queries/manage.js";
 export {
   advanceSchedule,
   listSchedules,

@@ -19,6 +19,10 @@ export interface Schema {
   readonly queues: string;
   readonly schedules: string;
   readonly migrations: string;
+  /** Dead jobs per (queue, job name, latest error name and class): see 0002_dead_letters. */
+  readonly deadLetterCounts: string;
+  /** Dead jobs per (queue, finish hour). */
+  readonly deadLetterHours: string;
   readonly stateSeq: string;
   readonly activeCount: string;
   /** The LISTEN/NOTIFY channel name, e.g. `qf_queueflow`. */
@@ -51,6 +55,8 @@ export function schemaOf(name: string = DEFAULT_SCHEMA): Schema {
     queues: `${quoted}.queues`,
     schedules: `${quoted}.schedules`,
     migrations: `${quoted}.migrations`,
+    deadLetterCounts: `${quoted}.dead_letter_counts`,
+    deadLetterHours: `${quoted}.dead_letter_hours`,
     stateSeq: `'${quoted}.state_seq'`,
     activeCount: `${quoted}.active_count`,
     channel,

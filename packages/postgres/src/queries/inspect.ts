@@ -1,4 +1,6 @@
+import { isTerminal, type JobFilter, type JobState } from "@queueflow/core";
 import type { Schema } from "../schema.js";
+import { filterSql, Params, STATE_SQL } from "./filter.js";
 import { jobColumns, NOW_MS, type Statement, statementName } from "./statement.js";
 
 /** The server clock in ms. */
@@ -19,44 +21,69 @@ where j.queue = $1 and j.id = $2`,
   };
 }
 
-/** Input of {@link listJobs}: the state is decided by the caller's choice of statement. */
+/** Where a listing page starts: after this job (its state_seq, and finished_at if terminal). */
+export interface ListCursor {
+  seq: string;
+  /** Set for terminal states, which list in (finished_at, state_seq) order. */
+  finishedAt: string | null;
+}
+
+/** Input of {@link listJobs}. */
 export interface ListParams {
   queue: string;
-  /** Stored state to list; `waiting` and `delayed` have their own statements. */
-  state: string;
-  /** state_seq of the previous page's last job; 0 for the first page. */
-  after: string;
-  name: string | null;
-  errorName: string | null;
+  state: JobState;
+  /** Checked filter fields (core's `pickJobFilter`). */
+  filter: JobFilter;
+  /** The previous page's last job; null for the first page. */
+  after: ListCursor | null;
   /** Page size + 1, to tell whether another page follows. */
   fetch: number;
 }
 
 /**
- * One page of a state, in order of entry into it (state_seq), through `jobs_state`. Due
- * delayed jobs list as waiting, as the contract counts them; so `waiting` and `delayed`
- * compare run_at with the server clock.
+ * One page of a state matching a filter. Live states list in order of entry into the state
+ * (state_seq, through `jobs_state`); due delayed jobs list as waiting, as the contract counts
+ * them, so `waiting` and `delayed` compare run_at with the server clock. Terminal states list
+ * in finish order (finished_at, then state_seq) through `jobs_terminal`, or through
+ * `jobs_dead_class` / `jobs_dead_error` for a dead listing by error class or name; a keyset
+ * cursor on the same columns makes every page a range scan.
+ *
+ * The text is assembled from the fields set (see `filterSql`), the state is a literal from a
+ * fixed table, every value is bound; each shape is its own named statement.
  */
 export function listJobs(s: Schema, p: ListParams): Statement {
-  const filter =
-    p.state === "waiting"
-      ? `j.state in ('waiting', 'delayed') and (j.state = 'waiting' or j.run_at <= c.now)`
-      : p.state === "delayed"
-        ? `j.state = 'delayed' and j.run_at > c.now`
-        : `j.state = $2`;
-  const op = p.state === "waiting" || p.state === "delayed" ? p.state : "state";
+  const params = new Params();
+  const queue = params.add(p.queue, "text");
+  const terminal = isTerminal(p.state);
+  const where = [`j.queue = ${queue}`];
+  if (p.state === "waiting") {
+    where.push(`j.state in ('waiting', 'delayed') and (j.state = 'waiting' or j.run_at <= c.now)`);
+  } else if (p.state === "delayed") {
+    where.push(`j.state = 'delayed' and j.run_at > c.now`);
+  } else {
+    where.push(`j.state = ${STATE_SQL[p.state]}`);
+  }
+  const filter = filterSql(p.filter, params);
+  where.push(...filter.conditions);
+  if (p.after !== null) {
+    const seq = params.add(p.after.seq, "bigint");
+    where.push(
+      terminal
+        ? `(j.finished_at, j.state_seq) > (${params.add(p.after.finishedAt, "bigint")}, ${seq})`
+        : `j.state_seq > ${seq}`,
+    );
+  }
+  const limit = params.add(p.fetch, "bigint");
   return {
-    name: statementName(s, `list_${op}`),
+    name: statementName(s, `list_${p.state}_${filter.shape}${p.after === null ? "" : "_k"}`),
     text: `
 with clock as materialized (select ${NOW_MS} as now)
 select ${jobColumns("j", "c.now")}, j.state_seq
 from ${s.jobs} j cross join clock c
-where j.queue = $1 and ${filter} and $2::text is not null and j.state_seq > $3::bigint
-  and ($4::text is null or j.name = $4)
-  and ($5::text is null or j.errors -> -1 ->> 'name' = $5)
-order by j.state_seq
-limit $6`,
-    values: [p.queue, p.state, p.after, p.name, p.errorName, p.fetch],
+where ${where.join("\n  and ")}
+order by ${terminal ? "j.finished_at, j.state_seq" : "j.state_seq"}
+limit ${limit}`,
+    values: params.values,
   };
 }
 
@@ -76,28 +103,6 @@ select
   count(*) filter (where j.state = 'cancelled') as cancelled
 from ${s.jobs} j cross join clock c
 where j.queue = $1`,
-    values: [queue],
-  };
-}
-
-/** Dead-letter statistics: totals by job name and latest error name, finish-time range. */
-export function deadLetterStats(s: Schema, queue: string): Statement {
-  return {
-    name: statementName(s, "dlq_stats"),
-    text: `
-with d as materialized (
-  select name, errors -> -1 ->> 'name' as error_name, finished_at
-  from ${s.jobs} where queue = $1 and state = 'dead'
-)
-select
-  (select count(*) from d) as total,
-  (select coalesce(jsonb_object_agg(name, n), '{}') from
-     (select name, count(*) as n from d group by name) x) as by_name,
-  (select coalesce(jsonb_object_agg(error_name, n), '{}') from
-     (select error_name, count(*) as n from d where error_name is not null group by error_name) y)
-    as by_error,
-  (select min(finished_at) from d) as oldest,
-  (select max(finished_at) from d) as newest`,
     values: [queue],
   };
 }

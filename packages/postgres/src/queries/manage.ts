@@ -1,5 +1,5 @@
 import type { Schema } from "../schema.js";
-import { LIVE_STATES, NOW_MS, type Statement, statementName } from "./statement.js";
+import { NOW_MS, type Statement, statementName } from "./statement.js";
 
 /** A queue's settings row, if it has one. */
 export function getSettings(s: Schema, queue: string): Statement {
@@ -74,54 +74,6 @@ select (select count(*) from removed) > 0 as removed, (select state from prior) 
   };
 }
 
-/**
- * Move dead or cancelled jobs back to waiting, due now (behind jobs already due), attempts
- * and stalls reset, errors kept, payload shallow-merged with `patch` (`||` on jsonb objects).
- * A job whose dedup key a live job holds is skipped, and of several given jobs sharing a key
- * only the first moves, so the live-key index is never violated by the jobs themselves; a
- * concurrent enqueue taking the key can still raise 23505, and the adapter re-runs then.
- */
-export function retryJobs(
-  s: Schema,
-  queue: string,
-  ids: string[],
-  patch: string | null,
-): Statement {
-  return {
-    name: statementName(s, "retry"),
-    text: `
-with clock as materialized (select ${NOW_MS} as now),
-locked as materialized (
-  select j.queue, j.id, j.dedup_key from ${s.jobs} j
-  where j.queue = $1 and j.id = any($2::text[]) and j.state in ('dead', 'cancelled')
-    and ($3::jsonb is null or jsonb_typeof(j.payload) = 'object')
-    and (j.dedup_key is null or not exists (
-      select 1 from ${s.jobs} h
-      where h.queue = j.queue and h.dedup_key = j.dedup_key and h.state in ${LIVE_STATES}))
-  for update of j
-),
-candidates as materialized (
-  select l.*,
-    row_number() over (partition by l.dedup_key order by array_position($2::text[], l.id)) as rn
-  from locked l
-),
-revived as (
-  update ${s.jobs} j set state = 'waiting', attempts = 0, stalls = 0, finished_at = null,
-    result = null, lease_token = null, lease_expires_at = null, run_at = c.now,
-    payload = case when $3::jsonb is null then j.payload else j.payload || $3::jsonb end,
-    state_seq = nextval(${s.stateSeq})
-  from candidates k cross join clock c
-  where j.queue = k.queue and j.id = k.id and (k.dedup_key is null or k.rn = 1)
-  returning j.id
-),
-notified as (
-  select pg_notify(${s.channelLiteral}, $1) where exists (select 1 from revived)
-)
-select r.id, (select count(*) from notified) as notified from revived r`,
-    values: [queue, ids, patch],
-  };
-}
-
 /** Make a delayed job due now. A due delayed job already counts as waiting: not promoted. */
 export function promoteJob(s: Schema, queue: string, id: string): Statement {
   return {
@@ -139,36 +91,5 @@ notified as (
 )
 select (select count(*) from promoted) > 0 as promoted, (select count(*) from notified) as n`,
     values: [queue, id],
-  };
-}
-
-/**
- * Delete up to `limit` jobs of a terminal state that finished before a time, oldest first,
- * through `jobs_finished`: the ids are picked in a MATERIALIZED CTE (with SKIP LOCKED, so two
- * cleaners never wait on each other) and deleted by key, so one call removes at most `limit`.
- */
-export function cleanJobs(
-  s: Schema,
-  queue: string,
-  state: string,
-  finishedBefore: number,
-  limit: number,
-): Statement {
-  return {
-    name: statementName(s, "clean"),
-    text: `
-with doomed as materialized (
-  select queue, id from ${s.jobs}
-  where queue = $1 and state = $2 and finished_at < $3::bigint
-    and state in ('completed', 'dead', 'cancelled')
-  order by finished_at
-  limit $4
-  for update skip locked
-),
-deleted as (
-  delete from ${s.jobs} j using doomed d where j.queue = d.queue and j.id = d.id returning 1
-)
-select count(*)::int as removed from deleted`,
-    values: [queue, state, finishedBefore, limit],
   };
 }

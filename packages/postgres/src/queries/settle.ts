@@ -6,7 +6,8 @@ import { NOW_MS, type Statement, statementName } from "./statement.js";
  * `{ ord, id, token, kind, result, error, delay_ms }`. Each row is fenced by its lease token:
  * only an active job whose token matches is touched, and the statement returns the ids it
  * matched (every other one is `lease_lost`). Retry and dead append the attempt's error to
- * `errors`; a retry or snooze with no delay is waiting at once.
+ * `errors` and record its name and class in `error_name`/`error_class` (what dead-letter
+ * filters and counters read); a retry or snooze with no delay is waiting at once.
  *
  * Notifies when a job became waiting, or when the queue has a concurrency cap (a freed slot
  * is new work for a capped queue's waiters).
@@ -31,6 +32,10 @@ settled as (
     finished_at = case when i.kind in ('complete', 'dead') then c.now else j.finished_at end,
     errors = case when i.kind in ('retry', 'dead') then j.errors || jsonb_build_array(i.error)
                   else j.errors end,
+    error_name = case when i.kind in ('retry', 'dead') then i.error ->> 'name'
+                      else j.error_name end,
+    error_class = case when i.kind in ('retry', 'dead')
+                       then coalesce(i.error ->> 'errorClass', 'unknown') else j.error_class end,
     attempts = case when i.kind = 'snooze' then greatest(0, j.attempts - 1) else j.attempts end,
     run_at = case when i.kind in ('retry', 'snooze') then c.now + greatest(i.delay_ms, 0)
                   else j.run_at end,
@@ -123,8 +128,9 @@ select (select count(*) from cancelled) > 0 as cancelled, (select state from pri
 
 /**
  * Return up to `limit` jobs whose lease expired to waiting (stalls + 1, run_at kept so they
- * keep their place in line), or to dead past `maxStalls` with a StalledError appended.
- * SKIP LOCKED hands each expired job to one of several concurrent recoverers.
+ * keep their place in line), or to dead past `maxStalls` with a StalledError of class
+ * `stalled` appended (and in `error_name`/`error_class`). SKIP LOCKED hands each expired job
+ * to one of several concurrent recoverers.
  */
 export function recoverStalled(
   s: Schema,
@@ -155,8 +161,11 @@ moved as (
         'name', 'StalledError',
         'message', format('lease expired %s times; worker probably crashed or blocked the event loop',
                           j.stalls + 1),
-        'at', c.now))
+        'at', c.now,
+        'errorClass', 'stalled'))
       else j.errors end,
+    error_name = case when j.stalls + 1 > $2 then 'StalledError' else j.error_name end,
+    error_class = case when j.stalls + 1 > $2 then 'stalled' else j.error_class end,
     state_seq = nextval(${s.stateSeq})
   from expired e cross join clock c
   where j.queue = e.queue and j.id = e.id
