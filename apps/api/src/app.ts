@@ -9,6 +9,7 @@ import {
   registerQueueGauges,
 } from "@queueflow/app-kit";
 import type { Middleware, StorageAdapter } from "@queueflow/core";
+import { DeadLetters } from "@queueflow/dlq";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import {
   jsonSchemaTransform,
@@ -18,11 +19,17 @@ import {
 } from "fastify-type-provider-zod";
 import type { ApiConfig } from "./config.js";
 import type { ApiContext } from "./context.js";
+import {
+  DeadLetterGrowth,
+  registerDeadLetterGauges,
+  startDeadLetterAlerts,
+} from "./dead-letters.js";
 import { EventHub } from "./events.js";
 import type { LocalWorker } from "./health.js";
 import { KeyRing, presentedKey, requireScope } from "./http/auth.js";
 import { ApiError, installErrorHandlers } from "./http/errors.js";
 import { Queues, Throughput } from "./queues.js";
+import { deadLetterRoutes } from "./routes/dead-letters.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { jobTypeRoutes } from "./routes/job-types.js";
@@ -49,6 +56,7 @@ export interface Api {
   events: EventHub;
   metrics: JobMetrics;
   queues: Queues;
+  deadLetters: DeadLetters;
 }
 
 /** Build the API (not listening yet): routes, docs, auth, limits, errors. */
@@ -70,6 +78,8 @@ export async function createApi(deps: ApiDeps): Promise<Api> {
 
   const metrics = deps.metrics ?? createJobMetrics();
   registerQueueGauges(metrics, adapter, QUEUE_NAMES);
+  const deadLetters = new DeadLetters({ adapter, queues: QUEUE_NAMES });
+  registerDeadLetterGauges(metrics, deadLetters);
   const queues = new Queues(adapter, [metrics.middleware, ...(deps.middleware ?? [])]);
   const events = new EventHub(queues, config.eventsPollMs, deps.logger);
   const ring = new KeyRing(config.keys);
@@ -84,6 +94,11 @@ export async function createApi(deps: ApiDeps): Promise<Api> {
       queues: QUEUE_NAMES,
       staleWaitMs: config.health.staleWaitMs,
       slowStoreMs: config.health.slowStoreMs,
+      deadLetters: {
+        dlq: deadLetters,
+        growth: new DeadLetterGrowth(config.health.deadLetterWindowMs),
+        growthMax: config.health.deadLetterGrowthMax,
+      },
       ...(deps.localWorkers ? { localWorkers: deps.localWorkers } : {}),
     },
     auth: (scope) => requireScope(ring, scope),
@@ -105,6 +120,8 @@ export async function createApi(deps: ApiDeps): Promise<Api> {
           `Rate limit: ${context.max} submissions per ${context.after}; retry later.`,
         ),
     },
+    deadLetters,
+    patchMaxBytes: config.deadLetters.patchMaxBytes,
   };
 
   await app.register(rateLimit, { global: false });
@@ -133,9 +150,16 @@ export async function createApi(deps: ApiDeps): Promise<Api> {
       await api.register(queueRoutes(ctx));
       await api.register(scheduleRoutes(ctx));
       await api.register(eventRoutes(ctx));
+      await api.register(deadLetterRoutes(ctx));
     },
     { prefix: "/api" },
   );
-  app.addHook("onClose", async () => events.close());
-  return { app, events, metrics, queues };
+  const stopAlerts = config.deadLetters.alerts
+    ? startDeadLetterAlerts(deadLetters, config.deadLetters.alerts, deps.logger)
+    : null;
+  app.addHook("onClose", async () => {
+    await stopAlerts?.();
+    events.close();
+  });
+  return { app, events, metrics, queues, deadLetters };
 }

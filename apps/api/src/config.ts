@@ -43,6 +43,18 @@ export const apiEnvSchema = z
     HEALTH_SLOW_STORE_MS: intVar(500, 1, 60_000),
     /** How often the live-event stream reads the store for changes made by other processes. */
     EVENTS_POLL_MS: intVar(1_000, 50, 60_000),
+    /** Dead letters growing by more than this within HEALTH_DLQ_WINDOW_MS make health degraded. */
+    HEALTH_DLQ_GROWTH_MAX: intVar(100, 0, 1_000_000_000),
+    HEALTH_DLQ_WINDOW_MS: intVar(300_000, 1_000, 86_400_000),
+    /** Largest JSON merge patch a dead-letter replay accepts, in JSON bytes. */
+    DLQ_PATCH_MAX_BYTES: intVar(65_536, 2, 1_048_576),
+    /** When set, dead-letter alerts are POSTed here (DeadLetterAlerts + webhookNotifier). */
+    DLQ_ALERT_WEBHOOK_URL: urlVar(["http", "https"]).optional(),
+    /** Alert when the dead-letter total reaches this (resolves below half of it). */
+    DLQ_ALERT_COUNT: intVar(100, 1, 1_000_000_000),
+    /** Alert when the total grows by this much between two evaluations. */
+    DLQ_ALERT_GROWTH: intVar(20, 1, 1_000_000_000),
+    DLQ_ALERT_INTERVAL_MS: intVar(60_000, 100, 86_400_000),
     OTEL_EXPORTER_OTLP_ENDPOINT: urlVar(["http", "https"]).optional(),
     OTEL_SERVICE_NAME: z.string().min(1).max(100).default("queueflow-api"),
   })
@@ -65,8 +77,18 @@ export interface ApiConfig {
   keys: { read: string[]; submit: string[]; admin: string[] };
   rateLimit: { max: number; windowMs: number };
   bodyLimitBytes: number;
-  health: { staleWaitMs: number; slowStoreMs: number };
+  health: {
+    staleWaitMs: number;
+    slowStoreMs: number;
+    deadLetterGrowthMax: number;
+    deadLetterWindowMs: number;
+  };
   eventsPollMs: number;
+  deadLetters: {
+    patchMaxBytes: number;
+    /** Alerts run only when a webhook URL is set. */
+    alerts: { webhookUrl: string; count: number; growth: number; intervalMs: number } | null;
+  };
   otel: { endpoint: string | undefined; serviceName: string };
   logLevel: string;
 }
@@ -88,8 +110,25 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     },
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    health: { staleWaitMs: e.HEALTH_STALE_WAIT_MS, slowStoreMs: e.HEALTH_SLOW_STORE_MS },
+    health: {
+      staleWaitMs: e.HEALTH_STALE_WAIT_MS,
+      slowStoreMs: e.HEALTH_SLOW_STORE_MS,
+      deadLetterGrowthMax: e.HEALTH_DLQ_GROWTH_MAX,
+      deadLetterWindowMs: e.HEALTH_DLQ_WINDOW_MS,
+    },
     eventsPollMs: e.EVENTS_POLL_MS,
+    deadLetters: {
+      patchMaxBytes: e.DLQ_PATCH_MAX_BYTES,
+      alerts:
+        e.DLQ_ALERT_WEBHOOK_URL === undefined
+          ? null
+          : {
+              webhookUrl: e.DLQ_ALERT_WEBHOOK_URL,
+              count: e.DLQ_ALERT_COUNT,
+              growth: e.DLQ_ALERT_GROWTH,
+              intervalMs: e.DLQ_ALERT_INTERVAL_MS,
+            },
+    },
     otel: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     logLevel: e.LOG_LEVEL,
   };

@@ -1,5 +1,6 @@
 import type { RateLimitOptions } from "@fastify/rate-limit";
 import type { JobMetrics } from "@queueflow/app-kit";
+import type { DeadLetters } from "@queueflow/dlq";
 import type { onRequestAsyncHookHandler } from "fastify";
 import type { EventHub } from "./events.js";
 import type { HealthOptions } from "./health.js";
@@ -15,4 +16,8 @@ export interface ApiContext {
   healthOptions: HealthOptions;
   auth: (scope: Scope) => onRequestAsyncHookHandler;
   submitRateLimit: RateLimitOptions;
+  /** Dead-letter operations over the catalog's queues. */
+  deadLetters: DeadLetters;
+  /** Largest JSON merge patch a replay accepts, in JSON bytes. */
+  patchMaxBytes: number;
 }

@@ -1,5 +1,7 @@
 import type { StoreConfig } from "@queueflow/app-kit";
 import type { StorageAdapter } from "@queueflow/core";
+import type { DeadLetters } from "@queueflow/dlq";
+import type { DeadLetterGrowth } from "./dead-letters.js";
 
 export type HealthState = "healthy" | "degraded" | "unhealthy";
 
@@ -31,7 +33,21 @@ export interface HealthReport {
       stalledQueues: { queue: string; oldestWaitMs: number }[];
       message?: string;
     };
+    /** Present when the API watches dead letters (it always does; optional for embedders). */
+    deadLetters?: DeadLetterHealth;
   };
+}
+
+/** Dead-letter growth: degraded when the total grew by more than `growthMax` in the window. */
+export interface DeadLetterHealth {
+  status: HealthState;
+  /** Dead letters across the catalog's queues now; null when they could not be read. */
+  total: number | null;
+  /** How much the total grew within the window, from the lowest total this process read. */
+  growth: number | null;
+  windowMs: number;
+  growthMax: number;
+  message?: string;
 }
 
 export interface HealthOptions {
@@ -43,6 +59,7 @@ export interface HealthOptions {
   localWorkers?: () => LocalWorker[];
   /** Longest wait for the store's answer before counting it unreachable. */
   timeoutMs?: number;
+  deadLetters?: { dlq: DeadLetters; growth: DeadLetterGrowth; growthMax: number };
 }
 
 const WORST: HealthState[] = ["healthy", "degraded", "unhealthy"];
@@ -89,6 +106,7 @@ export async function checkHealth(o: HealthOptions): Promise<HealthReport> {
           stalledQueues: [],
           message: "unknown while the store is unreachable",
         },
+        ...deadLettersUnknown(o, "unknown while the store is unreachable"),
       },
     };
   }
@@ -100,11 +118,14 @@ export async function checkHealth(o: HealthOptions): Promise<HealthReport> {
     ...(storeStatus === "degraded" ? { message: `ping took over ${o.slowStoreMs} ms` } : {}),
   };
   try {
-    const workers = await withTimeout(inspectWorkers(o, local), timeoutMs, "the store");
+    const [workers, deadLetters] = await Promise.all([
+      withTimeout(inspectWorkers(o, local), timeoutMs, "the store"),
+      inspectDeadLetters(o, timeoutMs),
+    ]);
     return {
-      status: worst(store.status, workers.status),
+      status: worst(store.status, workers.status, ...(deadLetters ? [deadLetters.status] : [])),
       checkedAt,
-      components: { store, workers },
+      components: { store, workers, ...(deadLetters ? { deadLetters } : {}) },
     };
   } catch (err) {
     return {
@@ -119,9 +140,64 @@ export async function checkHealth(o: HealthOptions): Promise<HealthReport> {
           stalledQueues: [],
           message: "could not read the queues",
         },
+        ...deadLettersUnknown(o, "could not read the queues"),
       },
     };
   }
+}
+
+function deadLettersUnknown(o: HealthOptions, message: string) {
+  if (!o.deadLetters) return {};
+  const { growth, growthMax } = o.deadLetters;
+  const deadLetters: DeadLetterHealth = {
+    status: "unhealthy",
+    total: null,
+    growth: null,
+    windowMs: growth.windowMs,
+    growthMax,
+    message,
+  };
+  return { deadLetters };
+}
+
+/**
+ * The dead-letter total from `DeadLetters.stats()` (store counters), recorded in the growth
+ * window. Growth past `growthMax` is degraded: jobs are dying faster than usual, though the
+ * API and workers run. Failing to read the stats is degraded too, not unhealthy: the store
+ * answered its ping.
+ */
+async function inspectDeadLetters(
+  o: HealthOptions,
+  timeoutMs: number,
+): Promise<DeadLetterHealth | undefined> {
+  if (!o.deadLetters) return undefined;
+  const { dlq, growth, growthMax } = o.deadLetters;
+  const base = { windowMs: growth.windowMs, growthMax };
+  let total: number;
+  try {
+    total = (await withTimeout(dlq.stats(), timeoutMs, "the store")).total;
+  } catch (err) {
+    return {
+      ...base,
+      status: "degraded",
+      total: null,
+      growth: null,
+      message: `could not read dead-letter stats: ${(err as Error).message}`,
+    };
+  }
+  const grew = growth.record(total);
+  const status: HealthState = grew > growthMax ? "degraded" : "healthy";
+  return {
+    ...base,
+    status,
+    total,
+    growth: grew,
+    ...(status === "degraded"
+      ? {
+          message: `dead letters grew by ${grew} within ${growth.windowMs} ms (more than ${growthMax})`,
+        }
+      : {}),
+  };
 }
 
 async function inspectWorkers(o: HealthOptions, local: LocalWorker[]) {

@@ -346,6 +346,172 @@ const cases: {
     path: "/api/events?job=abc",
     status: 400,
   },
+  {
+    what: "Mongo operator in a dead-letter query filter",
+    method: "GET",
+    path: "/api/dead-letters?errorClass[$ne]=x",
+    status: 400,
+  },
+  {
+    what: "SQL in a dead-letter error name",
+    method: "GET",
+    path: "/api/dead-letters?errorName=x'%20or%201=1--",
+    status: 400,
+  },
+  {
+    what: "dead-letter cursor that is JSON",
+    method: "GET",
+    path: "/api/dead-letters?cursor=%7B%22v%22:1%7D",
+    status: 400,
+  },
+  {
+    what: "forged dead-letter cursor",
+    method: "GET",
+    path: `/api/dead-letters?cursor=${Buffer.from(JSON.stringify({ v: 1, q: "emails", c: null, f: "AAAAAAAAAAAAAAAA" })).toString("base64url")}`,
+    status: 400,
+  },
+  {
+    what: "truncated dead-letter cursor",
+    method: "GET",
+    path: "/api/dead-letters?cursor=eyJ2IjoxLCJxIjoi",
+    status: 400,
+  },
+  {
+    what: "non-numeric failedAfter",
+    method: "GET",
+    path: "/api/dead-letters?failedAfter=yesterday",
+    status: 400,
+  },
+  {
+    what: "exponent in minAttempts",
+    method: "GET",
+    path: "/api/dead-letters?minAttempts=1e3",
+    status: 400,
+  },
+  {
+    what: "dead letters of an unknown queue",
+    method: "GET",
+    path: "/api/dead-letters?queue=emails,payments",
+    status: 404,
+  },
+  {
+    what: "Mongo operator in a replay filter",
+    method: "POST",
+    path: "/api/dead-letters/replay",
+    body: JSON.stringify({ filter: { errorClass: { $ne: null } } }),
+    status: 400,
+  },
+  {
+    what: "regex operator in a purge filter",
+    method: "POST",
+    path: "/api/dead-letters/purge",
+    body: JSON.stringify({ filter: { name: { $regex: ".*" } } }),
+    status: 400,
+  },
+  {
+    what: "non-numeric failedBefore in a purge filter",
+    method: "POST",
+    path: "/api/dead-letters/purge",
+    body: JSON.stringify({ filter: { failedBefore: "tomorrow" } }),
+    status: 400,
+  },
+  {
+    what: "negative minAttempts in a replay filter",
+    method: "POST",
+    path: "/api/dead-letters/replay",
+    body: JSON.stringify({ filter: { minAttempts: -1 } }),
+    status: 400,
+  },
+  {
+    what: "purge without a filter",
+    method: "POST",
+    path: "/api/dead-letters/purge",
+    body: "{}",
+    status: 400,
+  },
+  {
+    what: "replay filter on an unknown queue",
+    method: "POST",
+    path: "/api/dead-letters/replay",
+    body: JSON.stringify({ filter: { queue: ["emails", "payments"] } }),
+    status: 404,
+  },
+  {
+    what: "asOf that is not a number",
+    method: "POST",
+    path: "/api/dead-letters/replay",
+    body: JSON.stringify({ filter: {}, asOf: "now" }),
+    status: 400,
+  },
+  {
+    what: "replay cursor that is not ours",
+    method: "POST",
+    path: "/api/dead-letters/replay",
+    body: JSON.stringify({ filter: {}, cursor: "AAAA" }),
+    status: 400,
+  },
+  {
+    what: "__proto__ in a replay patch",
+    method: "POST",
+    path: "/api/dead-letters/replay",
+    body: '{"filter":{},"patch":{"subject":"x","__proto__":{"admin":true}}}',
+    status: 400,
+  },
+  {
+    what: "constructor in a replay patch",
+    method: "POST",
+    path: "/api/dead-letters/replay",
+    body: JSON.stringify({ filter: {}, patch: { constructor: { name: "x" } } }),
+    status: 400,
+  },
+  {
+    what: "operator key in a replay patch",
+    method: "POST",
+    path: "/api/dead-letters/replay",
+    body: JSON.stringify({ filter: {}, patch: { $set: { to: "x@example.com" } } }),
+    status: 400,
+  },
+  {
+    what: "oversized replay patch",
+    method: "POST",
+    path: "/api/dead-letters/replay",
+    body: JSON.stringify({ filter: {}, patch: { text: "x".repeat(20_000) } }),
+    status: 400,
+  },
+  {
+    what: "replay patch that is an array",
+    method: "POST",
+    path: "/api/dead-letters/replay",
+    body: JSON.stringify({ filter: {}, patch: [{ op: "replace", path: "/to", value: "x" }] }),
+    status: 400,
+  },
+  {
+    what: "unknown field in a replay body",
+    method: "POST",
+    path: "/api/dead-letters/replay",
+    body: JSON.stringify({ filter: {}, where: "1=1" }),
+    status: 400,
+  },
+  {
+    what: "__proto__ in a single-job replay patch",
+    method: "POST",
+    path: "/api/dead-letters/emails/x1/replay",
+    body: '{"patch":{"__proto__":{"polluted":1}}}',
+    status: 400,
+  },
+  {
+    what: "single-job replay on an unknown queue",
+    method: "POST",
+    path: "/api/dead-letters/payments/x1/replay",
+    body: "{}",
+    status: 404,
+  },
+  {
+    what: "SQL in a dead-letter job id",
+    method: "GET",
+    path: "/api/dead-letters/emails/1'%20or%20'1'='1",
+    status: 400,
+  },
   { what: "unknown route", method: "GET", path: "/api/admin/shell", status: 404 },
 ];
 
@@ -371,7 +537,7 @@ describe.each<StoreKind>(["memory", "redis"])("bad input on the %s store", (kind
       store: store.config,
       drop: store.drop,
       workers: false,
-      env: { BODY_LIMIT_BYTES: "65536" },
+      env: { BODY_LIMIT_BYTES: "65536", DLQ_PATCH_MAX_BYTES: "16384" },
     });
     // Something to protect: a job and a schedule that bad requests must not touch.
     await stack.call("/api/queues/emails/jobs", { method: "POST", json: email });
@@ -379,8 +545,8 @@ describe.each<StoreKind>(["memory", "redis"])("bad input on the %s store", (kind
   });
   afterAll(() => stack.close());
 
-  it("has a table of at least 30 cases", () => {
-    expect(cases.length).toBeGreaterThanOrEqual(30);
+  it("has a table of at least 60 cases", () => {
+    expect(cases.length).toBeGreaterThanOrEqual(60);
   });
 
   it.each(cases)("$what → $status, JSON error with a code, store unchanged", async (c) => {

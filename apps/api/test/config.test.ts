@@ -25,6 +25,21 @@ describe("configuration", () => {
     expect(message).not.toContain("short");
   });
 
+  it("checks the dead-letter settings", () => {
+    expect(() =>
+      loadApiConfig({
+        API_KEYS_ADMIN: "a-key-of-sixteen-chars",
+        DLQ_ALERT_WEBHOOK_URL: "ftp://hooks.example.com/x",
+        HEALTH_DLQ_GROWTH_MAX: "-1",
+      }),
+    ).toThrow(
+      /DLQ_ALERT_WEBHOOK_URL: must be a URL starting with http:\/\/ or https:\/\/[\s\S]*HEALTH_DLQ_GROWTH_MAX: must be at least 0|HEALTH_DLQ_GROWTH_MAX: must be at least 0[\s\S]*DLQ_ALERT_WEBHOOK_URL/,
+    );
+    const config = loadApiConfig({ API_KEYS_ADMIN: "a-key-of-sixteen-chars" });
+    expect(config.deadLetters).toEqual({ patchMaxBytes: 65_536, alerts: null });
+    expect(config.health).toMatchObject({ deadLetterGrowthMax: 100, deadLetterWindowMs: 300_000 });
+  });
+
   it("requires the chosen store's URL", () => {
     expect(() =>
       loadApiConfig({ QUEUEFLOW_STORE: "postgres", API_KEYS_ADMIN: "a-key-of-sixteen-chars" }),

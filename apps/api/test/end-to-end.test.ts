@@ -20,12 +20,13 @@ import {
 /** A webhook receiver whose answer the test sets. */
 async function webhook(): Promise<{
   url: string;
-  status: { code: number; failNext: number };
+  status: { code: number; failNext: number; byTitle: Record<string, number> };
   received: unknown[];
   server: Server;
 }> {
   // `failNext` answers 503 to that many requests first: a deterministic transient failure.
-  const status = { code: 200, failNext: 0 };
+  // `byTitle` answers a notification by its title, whatever `code` says.
+  const status = { code: 200, failNext: 0, byTitle: {} as Record<string, number> };
   const received: unknown[] = [];
   const server = createServer((req, res) => {
     let body = "";
@@ -33,8 +34,11 @@ async function webhook(): Promise<{
       body += c;
     });
     req.on("end", () => {
-      received.push(JSON.parse(body));
-      if (status.failNext > 0) {
+      const parsed = JSON.parse(body) as { title?: string };
+      received.push(parsed);
+      const byTitle = parsed.title === undefined ? undefined : status.byTitle[parsed.title];
+      if (byTitle !== undefined) res.writeHead(byTitle).end();
+      else if (status.failNext > 0) {
         status.failNext--;
         res.writeHead(503).end();
       } else res.writeHead(status.code).end();
@@ -71,13 +75,17 @@ describe.each<StoreKind>(["memory", "redis", "postgres"])("end to end on the %s 
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const notify = (jobId: string, options: Record<string, unknown> = {}) =>
+  const notify = (
+    jobId: string,
+    options: Record<string, unknown> = {},
+    payload: Record<string, unknown> = {},
+  ) =>
     stack.call<JobResponse>("/api/queues/notifications/jobs", {
       method: "POST",
       scope: "submit",
       json: {
         name: "notification.send",
-        payload: { userId: "u1", title: "Paid", message: "Your payment went through" },
+        payload: { userId: "u1", title: "Paid", message: "Your payment went through", ...payload },
         options: { jobId, ...options },
       },
     });
@@ -153,6 +161,156 @@ describe.each<StoreKind>(["memory", "redis", "postgres"])("end to end on the %s 
     const again = await stack.call(`${path}/retry`, { method: "POST" });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe("QF_INVALID_STATE");
+  });
+
+  it("dead letters: listed and counted by error class, replayed with a patch once per asOf, purged by filter", async () => {
+    hook.status.code = 200;
+    // A 4xx is final (class unrecoverable); a 503 on the last attempt is an unclassed failure.
+    hook.status.byTitle = { refused: 400, flaky: 503 };
+    const refused = freshId();
+    const kept = freshId();
+    const flaky = freshId();
+    await notify(refused, {}, { title: "refused" });
+    await notify(kept, {}, { title: "refused" });
+    await notify(flaky, { attempts: 1 }, { title: "flaky" });
+    const job = async (id: string) =>
+      (await stack.call<JobResponse>(`/api/queues/notifications/jobs/${id}`)).body.job;
+    await until(
+      async () =>
+        (await Promise.all([refused, kept, flaky].map(job))).every((j) => j.state === "dead"),
+      "three dead letters",
+    );
+
+    type DeadList = {
+      jobs: { id: string; errorClass: string; errors: { errorClass: string | null }[] }[];
+      nextCursor: string | null;
+    };
+    const list = await stack.call<DeadList>(
+      "/api/dead-letters?queue=notifications&errorClass=unrecoverable&name=notification.send&minAttempts=1&limit=1000",
+      { scope: "read" },
+    );
+    expect(list.status).toBe(200);
+    const ids = list.body.jobs.map((j) => j.id);
+    expect(ids).toEqual(expect.arrayContaining([refused, kept]));
+    expect(ids).not.toContain(flaky);
+    const seen = list.body.jobs.find((j) => j.id === refused)!;
+    expect(seen.errorClass).toBe("unrecoverable");
+    expect(seen.errors.at(-1)?.errorClass).toBe("unrecoverable");
+    const one = await stack.call<{ job: { errorClass: string } }>(
+      `/api/dead-letters/notifications/${flaky}`,
+      { scope: "read" },
+    );
+    expect(one.body.job.errorClass).toBe("unknown");
+
+    // Pages of one, across the cursor: the same jobs.
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const q: string = `/api/dead-letters?queue=notifications&errorClass=unrecoverable&name=notification.send&minAttempts=1&limit=1${cursor ? `&cursor=${cursor}` : ""}`;
+      const page: { body: DeadList } = await stack.call<DeadList>(q, { scope: "read" });
+      paged.push(...page.body.jobs.map((j) => j.id));
+      cursor = page.body.nextCursor;
+    } while (cursor !== null);
+    expect(paged).toEqual(ids);
+
+    const stats = await stack.call<{
+      total: number;
+      byQueue: Record<string, number>;
+      byErrorClass: Record<string, number>;
+      byName: Record<string, number>;
+    }>("/api/dead-letters/stats", { scope: "read" });
+    expect(stats.status).toBe(200);
+    expect(stats.body.byQueue.notifications).toBeGreaterThanOrEqual(3);
+    expect(stats.body.byErrorClass.unrecoverable).toBeGreaterThanOrEqual(2);
+    expect(stats.body.byErrorClass.unknown).toBeGreaterThanOrEqual(1);
+    expect(stats.body.byName["notification.send"]).toBeGreaterThanOrEqual(3);
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      new RegExp(
+        `^queueflow_dead_letters\\{queue="notifications"\\} ${stats.body.byQueue.notifications}$`,
+        "m",
+      ),
+    );
+
+    // Replay by filter while the gateway still refuses: each job runs once and dies again.
+    type Replay = {
+      asOf: number;
+      counts: { replayed: number; skipped: number; failed: number };
+      replayed: { queue: string; id: string }[];
+      skipped: { id: string; reason: string }[];
+    };
+    const request = {
+      filter: { queue: "notifications", name: "notification.send", errorClass: "unrecoverable" },
+    };
+    const first = await stack.call<Replay>("/api/dead-letters/replay", {
+      method: "POST",
+      json: request,
+    });
+    expect(first.status).toBe(200);
+    expect(first.body.replayed.map((r) => r.id)).toEqual(expect.arrayContaining([refused, kept]));
+    expect(typeof first.body.asOf).toBe("number");
+    await until(
+      async () =>
+        (await Promise.all([refused, kept].map(job))).every(
+          (j) => j.state === "dead" && j.errors.length === 2,
+        ),
+      "both to die again",
+    );
+    // The same request again with the asOf of the first answer (an HTTP retry): nothing runs.
+    const retry = await stack.call<Replay>("/api/dead-letters/replay", {
+      method: "POST",
+      json: { ...request, asOf: first.body.asOf },
+    });
+    expect(retry.status).toBe(200);
+    expect(retry.body.asOf).toBe(first.body.asOf);
+    expect(retry.body.replayed).toEqual([]);
+    expect((await job(refused)).errors).toHaveLength(2);
+
+    // A patch its job type refuses: 422, the job stays dead as it was.
+    const invalid = await stack.call(`/api/dead-letters/notifications/${refused}/replay`, {
+      method: "POST",
+      json: { patch: { title: "" } },
+    });
+    expect(invalid.status).toBe(422);
+    expect(invalid.body.error.code).toBe("QF_INVALID_PAYLOAD");
+    expect(await job(refused)).toMatchObject({ state: "dead", payload: { title: "refused" } });
+
+    // One job, with a merge patch: it runs with the patched payload and completes.
+    const patched = await stack.call<Replay>(`/api/dead-letters/notifications/${refused}/replay`, {
+      method: "POST",
+      json: { patch: { title: "fixed", type: "warning" } },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body.replayed).toEqual([{ queue: "notifications", id: refused }]);
+    const done = await until(async () => {
+      const j = await job(refused);
+      return j.state === "completed" ? j : undefined;
+    }, "the patched job to complete");
+    expect(done.payload).toMatchObject({ title: "fixed", type: "warning", userId: "u1" });
+    expect(hook.received).toContainEqual(
+      expect.objectContaining({ id: refused, title: "fixed", type: "warning" }),
+    );
+    const again = await stack.call<Replay>(`/api/dead-letters/notifications/${refused}/replay`, {
+      method: "POST",
+      json: { patch: { title: "fixed" }, asOf: patched.body.asOf },
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.replayed).toEqual([]);
+    expect(again.body.skipped).toEqual([
+      { queue: "notifications", id: refused, reason: "not_dead" },
+    ]);
+
+    // Purge by filter: only the unclassed failure goes.
+    const purged = await stack.call<{ deleted: number; byQueue: Record<string, number> }>(
+      "/api/dead-letters/purge",
+      { method: "POST", json: { filter: { queue: "notifications", errorClass: "unknown" } } },
+    );
+    expect(purged.status).toBe(200);
+    expect(purged.body.deleted).toBeGreaterThanOrEqual(1);
+    expect((await stack.call(`/api/queues/notifications/jobs/${flaky}`)).status).toBe(404);
+    expect((await job(kept)).state).toBe("dead");
+    expect((await job(refused)).state).toBe("completed");
+    hook.status.byTitle = {};
   });
 
   it("manages queues: pause, resume, counts, clean, cancel, promote, remove", async () => {

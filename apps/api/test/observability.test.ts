@@ -27,7 +27,9 @@ describe("metrics and docs", () => {
       /^queueflow_job_processing_duration_seconds_count\{queue="emails",job="email.send",outcome="ok"\} 1$/m,
     );
     expect(text).toMatch(/^queueflow_queue_jobs\{queue="emails",state="completed"\} 1$/m);
-    expect(text).toMatch(/^queueflow_dead_letter_jobs\{queue="emails"\} 0$/m);
+    expect(text).toMatch(/^queueflow_dead_letters\{queue="emails"\} 0$/m);
+    expect(text).toMatch(/^queueflow_dead_letter_oldest_age_seconds\{queue="emails"\} 0$/m);
+    expect(text).toContain("# TYPE queueflow_dead_letters_by_error_class gauge");
     expect(text).toContain("# TYPE queueflow_jobs_failed_total counter");
     const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]);
     expect(names.length).toBeGreaterThan(10);
@@ -45,6 +47,11 @@ describe("metrics and docs", () => {
         "/api/queues/{queue}/jobs",
         "/api/queues/{queue}/jobs/{id}",
         "/api/events",
+        "/api/dead-letters",
+        "/api/dead-letters/stats",
+        "/api/dead-letters/replay",
+        "/api/dead-letters/{queue}/{id}/replay",
+        "/api/dead-letters/purge",
         "/health",
         "/metrics",
       ]),

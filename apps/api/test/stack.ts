@@ -7,7 +7,7 @@ import {
   type StoreConfig,
 } from "@queueflow/app-kit";
 import { loadWorkerConfig, startWorkers, type WorkerRuntime } from "@queueflow/app-worker";
-import type { StorageAdapter } from "@queueflow/core";
+import { type StorageAdapter, UnrecoverableError, Worker } from "@queueflow/core";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { type Api, createApi } from "../src/app.js";
@@ -170,4 +170,44 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * Submit `count` emails and let a worker of this test's own fail each one for good (class
+ * `unrecoverable`), for a stack started without the app's workers. Returns their ids.
+ */
+export async function deadEmails(
+  stack: Stack,
+  count: number,
+  subject = "doomed",
+): Promise<string[]> {
+  const submitted = await stack.call<{ jobs: JobResponse[] }>("/api/queues/emails/jobs", {
+    method: "POST",
+    json: {
+      jobs: Array.from({ length: count }, () => ({
+        name: "email.send",
+        payload: { to: "a@example.com", subject },
+      })),
+    },
+  });
+  if (submitted.status !== 201) throw new Error(`submit failed: ${JSON.stringify(submitted.body)}`);
+  const ids = submitted.body.jobs.map((j) => j.job.id);
+  const worker = new Worker(
+    "emails",
+    {
+      "email.send": async () => {
+        throw new UnrecoverableError("mailbox gone");
+      },
+    },
+    { adapter: stack.adapter, concurrency: 4, pollIntervalMs: 20 },
+  );
+  try {
+    await until(async () => {
+      const jobs = await Promise.all(ids.map((id) => stack.adapter.getJob("emails", id)));
+      return jobs.every((j) => j?.state === "dead");
+    }, `${count} dead emails`);
+  } finally {
+    await worker.close();
+  }
+  return ids;
 }

@@ -90,10 +90,10 @@ export function createJobMetrics(): JobMetrics {
 }
 
 /**
- * Gauges read from the store at scrape time: depth by state and dead letters per queue. The
- * store is the one place every process agrees on, so any replica reports the same numbers.
- * Both gauges share one read per scrape (prom-client collects them concurrently). A queue
- * whose read fails keeps its last values rather than failing the whole scrape.
+ * Queue depth by state, read from the store at scrape time. The store is the one place every
+ * process agrees on, so any replica reports the same numbers. Reads are shared by collectors
+ * of the same scrape. A queue whose read fails keeps its last values rather than failing the
+ * whole scrape. (Dead-letter gauges come from the API's `DeadLetters.stats()`.)
  */
 export function registerQueueGauges(
   metrics: JobMetrics,
@@ -115,7 +115,7 @@ export function registerQueueGauges(
       );
       return counts;
     })().finally(() => {
-      // Released on the next tick, after both gauges of this scrape took the same read.
+      // Released on the next tick, once the collectors of this scrape took the same read.
       setImmediate(() => {
         reading = null;
       });
@@ -131,15 +131,6 @@ export function registerQueueGauges(
       for (const [queue, counts] of await read()) {
         for (const state of JOB_STATES) depth.set({ queue, state }, counts[state]);
       }
-    },
-  });
-  const deadLetters: Gauge<"queue"> = new Gauge({
-    name: "queueflow_dead_letter_jobs",
-    help: "Jobs in the dead-letter state per queue",
-    labelNames: ["queue"] as const,
-    registers: [metrics.registry],
-    async collect() {
-      for (const [queue, counts] of await read()) deadLetters.set({ queue }, counts.dead);
     },
   });
 }

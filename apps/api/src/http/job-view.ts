@@ -1,4 +1,4 @@
-import type { Job } from "@queueflow/core";
+import { type Job, type JobRecord, latestErrorClass } from "@queueflow/core";
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -25,6 +25,7 @@ export function jobView(job: Job) {
       attempt: e.attempt,
       name: e.name,
       message: e.message,
+      errorClass: e.errorClass ?? null,
       at: iso(e.at),
     })),
     metadata: job.metadata,
@@ -39,3 +40,8 @@ export function jobView(job: Job) {
 }
 
 export type JobView = ReturnType<typeof jobView>;
+
+/** A dead job: its view, plus the class of its latest error (what filters and stats use). */
+export function deadLetterView(job: JobRecord) {
+  return { ...jobView(job as Job), errorClass: latestErrorClass(job.errors) ?? "unknown" };
+}
