@@ -13,17 +13,22 @@
 
 local now = nowMs()
 local out = {}
-local woke = false
 local n = tonumber(ARGV[1])
+-- One seq per job serves as its insertion seq (in `o` and its ready member) and as its
+-- score in the state index: each index needs its seqs unique, not distinct from the other's.
+local seq = nextSeqs(n)
+-- The index entries of the new jobs go out once per call (callMany), in input order.
+local ready, waiting, delayed, timers = {}, {}, {}, {}
+local nowText = int(now)
 local p = 2
-for _ = 1, n do
+for j = 1, n do
   local id = ARGV[p]
   local pm = ARGV[p + 1]
   local base = p
   local first = p + 9
   local last = first + tonumber(ARGV[p + 8]) - 1
   p = last + 1
-  local jk = jobKey(id)
+  local jk = K.jobPrefix .. id
   local dedupKey = ARGV[base + 5]
   local existing = nil
   if redis.call('EXISTS', jk) == 1 then
@@ -50,24 +55,32 @@ for _ = 1, n do
     else
       runAt = now + math.max(0, tonumber(ARGV[base + 6]))
     end
-    local priority = tonumber(ARGV[base + 3])
-    local seq = nextSeq()
-    local packed = ARGV[base + 3] .. ' ' .. ARGV[base + 4] .. ' ' .. int(now) .. ' ' .. int(seq) .. ' ' .. ARGV[base + 2]
-    redis.call('HSET', jk, 'o', packed, 'r', int(runAt), unpack(ARGV, first, last))
-    if dedupKey ~= '' then redis.call('HSET', K.dedup, dedupKey, id) end
+    local jobSeq = int(seq + j)
+    local packed = ARGV[base + 3] .. ' ' .. ARGV[base + 4] .. ' ' .. nowText .. ' ' .. jobSeq .. ' ' .. ARGV[base + 2]
+    local runText = int(runAt)
     if runAt > now then
-      redis.call('ZADD', K.timers, int(runAt), id)
-      setState(id, jk, nil, 'delayed', pm)
+      redis.call('HSET', jk, 'o', packed, 'r', runText, 's', 'delayed', unpack(ARGV, first, last))
+      timers[#timers + 1] = runText
+      timers[#timers + 1] = id
+      delayed[#delayed + 1] = jobSeq
+      delayed[#delayed + 1] = pm
     else
-      addReady(id, priority, runAt, seq, pm)
-      setState(id, jk, nil, 'waiting', pm)
+      redis.call('HSET', jk, 'o', packed, 'r', runText, 's', 'waiting', unpack(ARGV, first, last))
+      ready[#ready + 1] = readyScore(tonumber(ARGV[base + 3]), runAt)
+      ready[#ready + 1] = readyMember(seq + j, id, pm)
+      waiting[#waiting + 1] = jobSeq
+      waiting[#waiting + 1] = pm
     end
-    -- A delayed add wakes waiters too: their next claim learns the new nextWakeAt.
-    woke = true
+    if dedupKey ~= '' then redis.call('HSET', K.dedup, dedupKey, id) end
     out[#out + 1] = 1
     out[#out + 1] = id
-    out[#out + 1] = { int(now), int(runAt) }
+    out[#out + 1] = { nowText, runText }
   end
 end
-if woke then wake() end
+callMany('ZADD', K.ready, ready)
+callMany('ZADD', K.waiting, waiting)
+callMany('ZADD', K.timers, timers)
+callMany('ZADD', K.delayed, delayed)
+-- A delayed add wakes waiters too: their next claim learns the new nextWakeAt.
+if #waiting > 0 or #delayed > 0 then wake() end
 return out

@@ -4,9 +4,13 @@
   KEYS[11] marker
   ARGV[1] workerId  ARGV[2] limit  ARGV[3] leaseMs  ARGV[4] lowest priority|''
   ARGV[5] highest priority|''  ARGV[6] token prefix (random per call; tokens are prefix.i)
-  Returns {{id, {field, value, ...}, ...}, nextWakeAt|false}. nextWakeAt (server ms) is set
-  when fewer than `limit` were leased: the next delayed run time or the time the rate window
-  frees a slot, whichever is first. ]]
+  Returns {{id, {field, value, ...}, ...}, nextWakeAt|false, now}. Each job's fields are
+  those it had before this claim; the client applies what the claim changed (claimedJob in
+  src/codec.ts): state active, attempts + 1, startedAt now, lease token prefix.i for the
+  i-th job returned, lease expiry now + leaseMs, workerId. So each hash is read once and
+  written once.
+  nextWakeAt (server ms) is set when fewer than `limit` were leased: the next delayed run
+  time or the time the rate window frees a slot, whichever is first. ]]
 -- @include common
 
 local now = nowMs()
@@ -14,14 +18,17 @@ promoteDue(now)
 local limit = tonumber(ARGV[2])
 local leaseMs = tonumber(ARGV[3])
 local settings = readSettings()
-if settings.paused then return { {}, false } end
+if settings.paused then return { {}, false, now } end
 local room = roomFor(settings, now, limit)
 
 local members
 if room <= 0 then
   members = {}
 elseif ARGV[4] == '' then
-  members = redis.call('ZRANGE', K.ready, 0, room - 1)
+  -- Take them off ready at once: member, score, member, score, ...
+  local popped = redis.call('ZPOPMIN', K.ready, room)
+  members = {}
+  for i = 1, #popped, 2 do members[#members + 1] = popped[i] end
 else
   local lowest = tonumber(ARGV[4])
   local highest = tonumber(ARGV[5])
@@ -31,24 +38,58 @@ else
     -- Priorities lowest..highest span scores [(20 - highest) * SPAN, (21 - lowest) * SPAN).
     members = redis.call('ZRANGE', K.ready, int((20 - highest) * SPAN), '(' .. int((21 - lowest) * SPAN),
       'BYSCORE', 'LIMIT', 0, room)
+    callMany('ZREM', K.ready, members)
   end
 end
 
+-- Per job: one HGETALL and one HSET. The index updates go out once per call, many members
+-- at a time (callMany), with one seq range for the active index.
 local out = {}
-local expires = now + leaseMs
-for i, member in ipairs(members) do
-  local pm = readyPacked(member)
+local n = #members
+local nowText = int(now)
+local expires = int(now + leaseMs)
+local workerId = ARGV[1]
+local tokenPrefix = ARGV[6] .. '.'
+local leased, packed, active, starts = {}, {}, {}, {}
+local seq = 0
+local got = 0
+if n > 0 then seq = nextSeqs(n) end
+local sub = string.sub
+for i = 1, n do
+  local pm = sub(members[i], 7)
   local id = unpackId(pm)
-  local jk = jobKey(id)
-  local token = ARGV[6] .. '.' .. i
-  redis.call('ZREM', K.ready, member)
-  redis.call('HINCRBY', jk, 'a', 1)
-  redis.call('HSET', jk, 'sa', int(now), 'lt', token, 'le', int(expires), 'w', ARGV[1])
-  redis.call('ZADD', K.leases, int(expires), id)
-  setState(id, jk, 'waiting', 'active', pm)
-  if settings.rlMax then redis.call('ZADD', K.starts, int(now), token) end
-  out[#out + 1] = id
-  out[#out + 1] = redis.call('HGETALL', jk)
+  local jk = K.jobPrefix .. id
+  local h = redis.call('HGETALL', jk)
+  packed[i] = pm
+  if #h > 0 then
+    local attempts = 0
+    for j = 1, #h, 2 do
+      if h[j] == 'a' then
+        attempts = tonumber(h[j + 1])
+        break
+      end
+    end
+    got = got + 1
+    local token = tokenPrefix .. got
+    redis.call('HSET', jk, 's', 'active', 'a', attempts + 1, 'sa', nowText, 'lt', token, 'le', expires, 'w', workerId)
+    leased[#leased + 1] = expires
+    leased[#leased + 1] = id
+    active[#active + 1] = int(seq + got)
+    active[#active + 1] = pm
+    if settings.rlMax then
+      starts[#starts + 1] = nowText
+      starts[#starts + 1] = token
+    end
+    out[#out + 1] = id
+    out[#out + 1] = h
+  end
+  -- A ready entry without its hash (deleted outside QueueFlow) is dropped, not leased.
+end
+if n > 0 then
+  callMany('ZREM', K.waiting, packed)
+  callMany('ZADD', K.leases, leased)
+  callMany('ZADD', K.active, active)
+  callMany('ZADD', K.starts, starts)
 end
 
 local wakeAt = false
@@ -56,10 +97,10 @@ if settings.rlMax then
   -- Only the newest rlMax starts can decide admission again.
   redis.call('ZREMRANGEBYRANK', K.starts, 0, -(settings.rlMax + 1))
 end
-if #members < limit then
+if n < limit then
   wakeAt = nextWakeAt(settings)
 elseif limit > 0 and redis.call('ZCARD', K.ready) > 0 then
   -- A full batch with more left: wake another idle worker to help.
   wake()
 end
-return { out, wakeAt }
+return { out, wakeAt, now }

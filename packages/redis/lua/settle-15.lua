@@ -11,9 +11,14 @@
 -- @include common
 
 local now = nowMs()
+local nowText = int(now)
 local out = {}
 local woke = false
+local settled = false
 local n = tonumber(ARGV[1])
+-- Completions, the hot path, leave the lease and active indexes and enter the completed
+-- index in one call each, after the loop (callMany).
+local leaseIds, activeMembers, completed = {}, {}, {}
 
 -- Back in line after delayMs: waiting at once when it is not positive.
 local function reschedule(id, pm, jk, delayMs)
@@ -24,7 +29,7 @@ local function reschedule(id, pm, jk, delayMs)
     setState(id, jk, 'active', 'delayed', pm)
   else
     local priority, seq = jobInfo(jk)
-    redis.call('HSET', jk, 'r', int(now))
+    redis.call('HSET', jk, 'r', nowText)
     addReady(id, priority, now, seq, pm)
     setState(id, jk, 'active', 'waiting', pm)
     woke = true
@@ -36,37 +41,60 @@ for i = 0, n - 1 do
   local kind = ARGV[base + 1]
   local id = ARGV[base + 2]
   local pm = ARGV[base + 7]
-  local jk = jobKey(id)
-  local f = redis.call('HMGET', jk, 's', 'lt')
+  local jk = K.jobPrefix .. id
+  local f = redis.call('HMGET', jk, 's', 'lt', 'k')
   if f[1] ~= 'active' or f[2] ~= ARGV[base + 3] then
-    out[#out + 1] = 0
+    out[i + 1] = 0
   else
-    redis.call('ZREM', K.leases, id)
-    redis.call('HDEL', jk, 'lt', 'le')
+    settled = true
     local data = ARGV[base + 4]
     if kind == 'complete' then
-      if data == 'null' then redis.call('HDEL', jk, 'rs') else redis.call('HSET', jk, 'rs', data) end
-      redis.call('HSET', jk, 'f', int(now))
-      setState(id, jk, 'active', 'completed', pm)
-      releaseDedup(id, jk)
-    elseif kind == 'retry' then
-      appendError(jk, data, ARGV[base + 6])
-      reschedule(id, pm, jk, tonumber(ARGV[base + 5]))
-    elseif kind == 'dead' then
-      appendError(jk, data, ARGV[base + 6])
-      redis.call('HSET', jk, 'f', int(now))
-      setState(id, jk, 'active', 'dead', pm)
-      releaseDedup(id, jk)
-      countDead(jk, 1)
+      -- Setting the state here (not after the loop) fences a repeat of this job in the batch.
+      if data == 'null' then
+        redis.call('HDEL', jk, 'lt', 'le', 'rs')
+        redis.call('HSET', jk, 's', 'completed', 'f', nowText)
+      else
+        redis.call('HDEL', jk, 'lt', 'le')
+        redis.call('HSET', jk, 's', 'completed', 'f', nowText, 'rs', data)
+      end
+      leaseIds[#leaseIds + 1] = id
+      activeMembers[#activeMembers + 1] = pm
+      completed[#completed + 1] = pm
+      if f[3] then releaseDedupKey(id, f[3]) end
     else
-      -- snooze: claiming counted an attempt; a snooze gives it back.
-      if redis.call('HINCRBY', jk, 'a', -1) <= 0 then redis.call('HDEL', jk, 'a') end
-      reschedule(id, pm, jk, tonumber(ARGV[base + 5]))
+      redis.call('ZREM', K.leases, id)
+      redis.call('HDEL', jk, 'lt', 'le')
+      if kind == 'retry' then
+        appendError(jk, data, ARGV[base + 6])
+        reschedule(id, pm, jk, tonumber(ARGV[base + 5]))
+      elseif kind == 'dead' then
+        appendError(jk, data, ARGV[base + 6])
+        redis.call('HSET', jk, 'f', nowText)
+        setState(id, jk, 'active', 'dead', pm)
+        if f[3] then releaseDedupKey(id, f[3]) end
+        countDead(jk, 1)
+      else
+        -- snooze: claiming counted an attempt; a snooze gives it back.
+        if redis.call('HINCRBY', jk, 'a', -1) <= 0 then redis.call('HDEL', jk, 'a') end
+        reschedule(id, pm, jk, tonumber(ARGV[base + 5]))
+      end
     end
-    out[#out + 1] = 1
-    -- A freed concurrency slot is new work for a capped queue.
-    if not woke and redis.call('HEXISTS', K.settings, 'conc') == 1 then woke = true end
+    out[i + 1] = 1
   end
 end
+local done = #completed
+if done > 0 then
+  callMany('ZREM', K.leases, leaseIds)
+  callMany('ZREM', K.active, activeMembers)
+  local seq = nextSeqs(done)
+  local entries = {}
+  for j = 1, done do
+    entries[2 * j - 1] = int(seq + j)
+    entries[2 * j] = completed[j]
+  end
+  callMany('ZADD', K.completed, entries)
+end
+-- A freed concurrency slot is new work for a capped queue.
+if settled and not woke and redis.call('HEXISTS', K.settings, 'conc') == 1 then woke = true end
 if woke then wake() end
 return out

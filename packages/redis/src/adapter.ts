@@ -31,6 +31,7 @@ import {
 } from "@queueflow/core";
 import type { RedisOptions } from "ioredis";
 import {
+  claimedJob,
   createdJob,
   decodeJob,
   decodeSchedule,
@@ -337,21 +338,26 @@ export class RedisAdapter implements StorageAdapter {
     const range = request.priorityRange;
     const lowest = range === null ? "" : String(Math.max(MIN_PRIORITY, Math.ceil(range.min)));
     const highest = range === null ? "" : String(Math.min(MAX_PRIORITY, Math.floor(range.max)));
+    const leaseMs = Math.ceil(request.leaseMs);
+    const tokenPrefix = randomBytes(9).toString("base64url");
     const reply = asArray(
       await this.run(request.queue, "claim", [
         request.workerId,
         String(request.limit),
-        String(Math.ceil(request.leaseMs)),
+        String(leaseMs),
         lowest,
         highest,
-        randomBytes(9).toString("base64url"),
+        tokenPrefix,
       ]),
       "claim",
     );
     const flat = asArray(reply[0], "claim");
+    const lease = { now: Number(reply[2]), leaseMs, tokenPrefix, workerId: request.workerId };
     const jobs: ClaimedJob[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      jobs.push(decodeJob(request.queue, flat[i] as string, flat[i + 1] as FlatHash) as ClaimedJob);
+      jobs.push(
+        claimedJob(request.queue, flat[i] as string, flat[i + 1] as FlatHash, lease, i / 2 + 1),
+      );
     }
     return { jobs, nextWakeAt: numberOrNull(reply[1]) };
   }

@@ -1,6 +1,7 @@
 import type {
   AttemptError,
   BackoffOptions,
+  ClaimedJob,
   JobRecord,
   JobState,
   Json,
@@ -237,6 +238,37 @@ export function createdJob(
   // The seq in `o` (0 here) is not part of the record.
   const o = `${job.priority} ${job.maxAttempts} ${createdAt} 0 ${job.name}`;
   return decodeJob(queue, job.id, ["o", o, "r", runAt, "s", state, ...fields]);
+}
+
+/** What a claim call changed on every job it leased (see lua/claim-11.lua). */
+export interface LeaseGrant {
+  /** The server time of the claim, ms. */
+  now: number;
+  leaseMs: number;
+  /** Tokens are `<tokenPrefix>.<i>` for the i-th job returned, from 1. */
+  tokenPrefix: string;
+  workerId: string;
+}
+
+/**
+ * A claimed job from its hash as it was before the claim (the script returns it unchanged, so
+ * it reads each hash once) and what the claim changed, the same as the script wrote.
+ */
+export function claimedJob(
+  queue: string,
+  id: string,
+  flat: FlatHash,
+  lease: LeaseGrant,
+  index: number,
+): ClaimedJob {
+  const job = decodeJob(queue, id, flat);
+  job.state = "active";
+  job.attempts += 1;
+  job.startedAt = lease.now;
+  job.leaseToken = `${lease.tokenPrefix}.${index}`;
+  job.leaseExpiresAt = lease.now + lease.leaseMs;
+  job.workerId = lease.workerId;
+  return job as ClaimedJob;
 }
 
 /** A schedule as stored: the record without `nextRunAt`, which lives apart (see keys.ts). */

@@ -160,11 +160,28 @@ local function nextSeq()
   return redis.call('HINCRBY', K.meta, 'seq', 1)
 end
 
+-- Take n seqs at once: returns base, and the seqs are base + 1 .. base + n.
+local function nextSeqs(n)
+  return redis.call('HINCRBY', K.meta, 'seq', n) - n
+end
+
+-- Members (or score, member pairs) per command in callMany: keeps unpack well inside Lua's
+-- stack limit (8000), and even, so pairs are never split.
+local MANY = 1000
+
+-- Run `cmd key args...` once per MANY args: one call for a whole batch instead of one per job.
+local function callMany(cmd, key, args)
+  local n = #args
+  for from = 1, n, MANY do
+    redis.call(cmd, key, unpack(args, from, math.min(from + MANY - 1, n)))
+  end
+end
+
 -- Wake one blocked waitForWork. One entry is enough: a woken worker that claims a full batch
 -- pushes again (claim), so wake-ups chain through idle workers without a burst of markers.
+-- A marker already there (nobody has taken it) is left as it is: one call, not two.
 local function wake()
-  redis.call('LPUSH', K.marker, '1')
-  redis.call('LTRIM', K.marker, 0, 0)
+  if redis.call('LLEN', K.marker) == 0 then redis.call('LPUSH', K.marker, '1') end
 end
 
 -- Move a job's listing entry from one state index to another, stamped with a fresh seq.
@@ -196,12 +213,16 @@ local function isTerminal(state)
   return state == 'completed' or state == 'dead' or state == 'cancelled'
 end
 
--- A terminal or removed job frees its dedup key, if it still holds it.
-local function releaseDedup(id, jk)
-  local key = redis.call('HGET', jk, 'k')
-  if key and redis.call('HGET', K.dedup, key) == id then
+-- A terminal or removed job frees its dedup key `key` (its `k` field), if it still holds it.
+local function releaseDedupKey(id, key)
+  if redis.call('HGET', K.dedup, key) == id then
     redis.call('HDEL', K.dedup, key)
   end
+end
+
+local function releaseDedup(id, jk)
+  local key = redis.call('HGET', jk, 'k')
+  if key then releaseDedupKey(id, key) end
 end
 
 local function bump(hash, field, delta)
