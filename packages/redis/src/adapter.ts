@@ -6,12 +6,11 @@ import {
   type ClaimRequest,
   type ClaimResult,
   type CleanRequest,
+  checkNewJob,
   type DeadLetterStats,
   type EnqueueOptions,
   type EnqueueResult,
   type HealthStatus,
-  isTerminal,
-  JOB_STATES,
   type JobCounts,
   type JobPage,
   type JobRecord,
@@ -31,6 +30,15 @@ import {
 } from "@queueflow/core";
 import type { RedisOptions } from "ioredis";
 import {
+  asArray,
+  asStrings,
+  checkLimit,
+  chunks,
+  encodeSettlement,
+  invalid,
+  numberOrNull,
+} from "./args.js";
+import {
   claimedJob,
   createdJob,
   decodeJob,
@@ -38,12 +46,13 @@ import {
   encodeNewJob,
   encodeSchedule,
   type FlatHash,
-  packId,
 } from "./codec.js";
 import { closeOwned, ensureConnected, openClient, type RedisClient } from "./connection.js";
+import { cleanJobs, deadLetterStats, listJobs, type RunScript, retryJobs } from "./dead-letters.js";
 import { outcome, toStoreError } from "./errors.js";
 import { checkPrefix, DEFAULT_PREFIX, KeyCache, type QueueKeys } from "./keys.js";
 import { type ScriptName, scripts } from "./scripts.generated.js";
+import { decodeSettings, SETTINGS_FIELDS, settingsArgs } from "./settings.js";
 import { BlockingWaits } from "./wake-up.js";
 
 /** Options of {@link RedisAdapter}. Give one of `client`, `url` or `redis` (or none). */
@@ -70,123 +79,8 @@ type ScriptFn = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 const BATCH = 500;
 /** Jobs examined per clean or recover call; larger limits loop. */
 const SWEEP = 1_000;
-/** Most jobs one listJobs page returns, whatever `limit` asks: one call stays bounded. */
-const MAX_PAGE = 1_000;
 const MIN_PRIORITY = 0;
 const MAX_PRIORITY = 20;
-const CURSOR = /^[0-9a-z]{1,11}$/;
-
-function invalid(message: string): QueueFlowError {
-  return new QueueFlowError("QF_INVALID_ARGUMENT", message);
-}
-
-function isNonNegativeInt(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
-}
-
-function checkLimit(limit: number, what: string, min: 0 | 1): void {
-  if (!isNonNegativeInt(limit) || limit < min) {
-    throw invalid(
-      `${what} limit must be ${min === 0 ? "a non-negative" : "a positive"} integer, got ${String(limit)}.`,
-    );
-  }
-}
-
-function checkDelay(ms: number, what: string): string {
-  if (!Number.isFinite(ms)) throw invalid(`${what} must be a finite number of ms, got ${ms}.`);
-  return String(Math.ceil(ms));
-}
-
-function checkNewJob(job: NewJob): void {
-  const p = job.priority;
-  if (!Number.isInteger(p) || p < MIN_PRIORITY || p > MAX_PRIORITY) {
-    throw invalid(`Job ${job.id}: priority must be an integer 0–20, got ${String(p)}.`);
-  }
-  if (job.runAt !== null && !Number.isFinite(job.runAt)) {
-    throw invalid(`Job ${job.id}: runAt must be a finite time in ms or null.`);
-  }
-  if (!Number.isFinite(job.delayMs)) {
-    throw invalid(`Job ${job.id}: delayMs must be a finite number of ms.`);
-  }
-  if (typeof job.id !== "string" || job.id.length === 0) {
-    throw invalid("Every job needs a non-empty string id.");
-  }
-}
-
-/** The settle script's seven ARGV slots for one settlement (see lua/settle-15.lua). */
-function encodeSettlement(s: Settlement): (string | Buffer)[] {
-  const slots = settlementSlots(s);
-  slots.push(packId(s.id));
-  return slots;
-}
-
-function settlementSlots(s: Settlement): (string | Buffer)[] {
-  switch (s.kind) {
-    case "complete":
-      return [s.kind, s.id, s.token, JSON.stringify(s.result ?? null), "", ""];
-    case "retry":
-      return [
-        s.kind,
-        s.id,
-        s.token,
-        JSON.stringify(s.error),
-        checkDelay(s.delayMs, "retry delayMs"),
-        s.error.name,
-      ];
-    case "dead":
-      return [s.kind, s.id, s.token, JSON.stringify(s.error), "", s.error.name];
-    case "snooze":
-      return [s.kind, s.id, s.token, "", checkDelay(s.delayMs, "snooze delayMs"), ""];
-    default: {
-      const unknown = s as { kind: unknown; id: unknown };
-      throw invalid(
-        `Unknown settlement kind ${JSON.stringify(unknown.kind)} for job ${String(unknown.id)}: use complete, retry, dead or snooze.`,
-      );
-    }
-  }
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-function asArray(reply: unknown, what: string): unknown[] {
-  if (!Array.isArray(reply)) throw new Error(`Unexpected reply from the ${what} script.`);
-  return reply;
-}
-
-function asStrings(reply: unknown, what: string): string[] {
-  return asArray(reply, what) as string[];
-}
-
-function numberOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
-
-function pairsToCounts(flat: unknown, what: string): Record<string, number> {
-  const list = asStrings(flat, what);
-  const out: Record<string, number> = {};
-  for (let i = 0; i + 1 < list.length; i += 2) out[list[i] as string] = Number(list[i + 1]);
-  return out;
-}
-
-function isPlainObject(value: unknown): value is { [key: string]: Json } {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function decodeSettings(reply: unknown): QueueSettings {
-  const [paused, conc, rlMax, rlWin] = asArray(reply, "settings") as (string | null)[];
-  return {
-    paused: paused === "1",
-    concurrency: conc === null || conc === undefined ? null : Number(conc),
-    rateLimit:
-      rlMax === null || rlMax === undefined
-        ? null
-        : { max: Number(rlMax), windowMs: Number(rlWin) },
-  };
-}
 
 /**
  * A {@link StorageAdapter} on Redis: every transition is one Lua script (see `lua/`), every
@@ -209,7 +103,7 @@ function decodeSettings(reply: unknown): QueueSettings {
  */
 export class RedisAdapter implements StorageAdapter {
   readonly name = "redis";
-  readonly capabilities: AdapterCapabilities = { wakeUp: true, transactions: false };
+  readonly capabilities: AdapterCapabilities = { wakeUp: true, transactions: false, groups: true };
 
   /** The client the adapter runs its scripts on (the one passed in, or its own). */
   readonly client: RedisClient;
@@ -217,6 +111,7 @@ export class RedisAdapter implements StorageAdapter {
   private readonly keys: KeyCache;
   private readonly waits: BlockingWaits;
   private connecting: Promise<void> | null = null;
+  private readonly runner: RunScript = (queue, name, argv) => this.run(queue, name, argv);
   private closed = false;
 
   constructor(options: RedisAdapterOptions = {}) {
@@ -285,7 +180,12 @@ export class RedisAdapter implements StorageAdapter {
       );
     }
     // Check the whole batch first so a bad job cannot leave half of it stored.
-    for (const job of jobs) checkNewJob(job);
+    for (const job of jobs) {
+      checkNewJob(job);
+      if (typeof job.id !== "string" || job.id.length === 0) {
+        throw invalid("Every job needs a non-empty string id.");
+      }
+    }
     const byQueue = new Map<string, number[]>();
     for (const [i, job] of jobs.entries()) {
       this.keys.get(job.queue);
@@ -437,36 +337,7 @@ export class RedisAdapter implements StorageAdapter {
 
   async listJobs(request: ListJobsRequest): Promise<JobPage> {
     this.assertOpen();
-    if (!JOB_STATES.includes(request.state)) {
-      throw invalid(`Unknown job state ${JSON.stringify(request.state)}.`);
-    }
-    checkLimit(request.limit, "listJobs", 1);
-    const cursor = request.cursor ?? null;
-    if (cursor !== null && (typeof cursor !== "string" || !CURSOR.test(cursor))) {
-      throw invalid(
-        `Invalid cursor ${JSON.stringify(cursor)}: pass back the nextCursor of a previous page.`,
-      );
-    }
-    const reply = asArray(
-      await this.run(request.queue, "listJobs", [
-        request.state,
-        cursor === null ? "" : String(Number.parseInt(cursor, 36)),
-        String(Math.min(request.limit, MAX_PAGE)),
-        request.name ?? "",
-        request.errorName ?? "",
-      ]),
-      "listJobs",
-    );
-    const flat = asArray(reply[0], "listJobs");
-    const jobs: JobRecord[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      jobs.push(decodeJob(request.queue, flat[i] as string, flat[i + 1] as FlatHash));
-    }
-    const next = reply[1];
-    return {
-      jobs,
-      nextCursor: next === null || next === undefined ? null : Number(next).toString(36),
-    };
+    return listJobs(this.runner, request);
   }
 
   async counts(queue: string): Promise<JobCounts> {
@@ -490,9 +361,7 @@ export class RedisAdapter implements StorageAdapter {
     const keys = this.keys.get(queue);
     await this.ready();
     try {
-      return decodeSettings(
-        await this.client.hmget(keys.settings, "paused", "conc", "rlMax", "rlWin"),
-      );
+      return decodeSettings(await this.client.hmget(keys.settings, ...SETTINGS_FIELDS));
     } catch (err) {
       throw toStoreError(err, "getSettings");
     }
@@ -500,24 +369,7 @@ export class RedisAdapter implements StorageAdapter {
 
   async updateSettings(queue: string, patch: Partial<QueueSettings>): Promise<QueueSettings> {
     this.assertOpen();
-    const { paused, concurrency, rateLimit } = patch;
-    if (concurrency !== undefined && concurrency !== null && !isNonNegativeInt(concurrency)) {
-      throw invalid(
-        `concurrency must be a non-negative integer or null, got ${String(concurrency)}.`,
-      );
-    }
-    if (rateLimit !== undefined && rateLimit !== null) {
-      if (!isNonNegativeInt(rateLimit.max) || !(rateLimit.windowMs > 0)) {
-        throw invalid("rateLimit needs an integer max >= 0 and a positive windowMs.");
-      }
-    }
-    const reply = await this.run(queue, "updateSettings", [
-      paused === undefined ? "" : paused ? "1" : "0",
-      concurrency === undefined ? "" : concurrency === null ? "null" : String(concurrency),
-      rateLimit === undefined ? "" : rateLimit === null ? "null" : String(rateLimit.max),
-      rateLimit ? String(Math.ceil(rateLimit.windowMs)) : "",
-    ]);
-    return decodeSettings(reply);
+    return decodeSettings(await this.run(queue, "updateSettings", settingsArgs(patch)));
   }
 
   async remove(queue: string, id: string): Promise<"removed" | "active" | "not_found"> {
@@ -527,29 +379,7 @@ export class RedisAdapter implements StorageAdapter {
 
   async retryJobs(request: RetryRequest): Promise<string[]> {
     this.assertOpen();
-    const { queue, ids, payloadPatch } = request;
-    if (ids.length === 0) return [];
-    const argv: string[] = [];
-    if (payloadPatch === null) {
-      for (const id of ids) argv.push(id, "", "");
-    } else {
-      // The patch is merged here, not in Lua: cjson would re-encode the payload (empty arrays
-      // become objects, big numbers lose digits). retry-jobs applies it only if the job has
-      // not changed state since this read, which keeps the whole step atomic in effect.
-      const peeked = asArray(await this.run(queue, "peekRetry", ids), "peekRetry");
-      for (const [i, id] of ids.entries()) {
-        const [seq, payload] = asArray(peeked[i], "peekRetry") as [string | null, string | null];
-        if (seq === null || payload === null) continue;
-        const current: unknown = JSON.parse(payload);
-        if (!isPlainObject(current)) continue;
-        argv.push(id, seq, JSON.stringify({ ...current, ...payloadPatch }));
-      }
-      if (argv.length === 0) return [];
-    }
-    return asStrings(
-      await this.run(queue, "retryJobs", [String(argv.length / 3), ...argv]),
-      "retryJobs",
-    );
+    return retryJobs(this.runner, request);
   }
 
   async promote(queue: string, id: string): Promise<boolean> {
@@ -559,44 +389,12 @@ export class RedisAdapter implements StorageAdapter {
 
   async clean(request: CleanRequest): Promise<number> {
     this.assertOpen();
-    if (!isTerminal(request.state)) {
-      throw invalid(
-        `clean only removes terminal jobs (completed, dead, cancelled), not ${JSON.stringify(request.state)}.`,
-      );
-    }
-    checkLimit(request.limit, "clean", 0);
-    if (!Number.isFinite(request.finishedBefore)) {
-      throw invalid("clean needs a finite finishedBefore time in ms.");
-    }
-    let removed = 0;
-    while (removed < request.limit) {
-      const ask = Math.min(request.limit - removed, SWEEP);
-      const got = Number(
-        await this.run(request.queue, "clean", [
-          request.state,
-          String(request.finishedBefore),
-          String(ask),
-        ]),
-      );
-      removed += got;
-      if (got < ask) break;
-    }
-    return removed;
+    return cleanJobs(this.runner, request);
   }
 
   async deadLetterStats(queue: string): Promise<DeadLetterStats> {
     this.assertOpen();
-    const [total, byName, byError, oldest, newest] = asArray(
-      await this.run(queue, "deadLetterStats", []),
-      "deadLetterStats",
-    );
-    return {
-      total: Number(total),
-      byName: pairsToCounts(byName, "deadLetterStats"),
-      byError: pairsToCounts(byError, "deadLetterStats"),
-      oldestFinishedAt: numberOrNull(oldest),
-      newestFinishedAt: numberOrNull(newest),
-    };
+    return deadLetterStats(this.runner, queue);
   }
 
   async upsertSchedule(schedule: ScheduleRecord): Promise<void> {

@@ -98,7 +98,7 @@ export function decodeJob(queue: string, id: string, flat: FlatHash): JobRecord 
       `Redis hash of job ${id} in queue ${queue} lacks a valid state or packed fields; was it written outside QueueFlow?`,
     );
   }
-  return {
+  const record: JobRecord = {
     id,
     queue,
     name: packed[4] as string,
@@ -123,6 +123,8 @@ export function decodeJob(queue: string, id: string, flat: FlatHash): JobRecord 
     errors: json<AttemptError[]>(h.e, []),
     stalls: num(h.sl, 0),
   };
+  if (h.g !== undefined) record.group = h.g;
+  return record;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -193,7 +195,7 @@ export function chunkPayload(json: string, out: string[]): void {
 }
 
 /**
- * Append the add script's ARGV for one job (see lua/add-8.lua). Returns the hash fields it
+ * Append the add script's ARGV for one job (see lua/add-11.lua). Returns the hash fields it
  * passes besides `o`, `r` and `s`, for createdJob.
  */
 export function encodeNewJob(job: NewJob, argv: (string | Buffer)[]): string[] {
@@ -207,6 +209,8 @@ export function encodeNewJob(job: NewJob, argv: (string | Buffer)[]): string[] {
   if (metadata !== null && Object.keys(metadata).length > 0) {
     fields.push("md", JSON.stringify(metadata));
   }
+  if (job.group !== undefined) fields.push("g", job.group);
+  const mode = job.dedupKey ? job.dedupMode : undefined;
   argv.push(
     job.id,
     packId(job.id),
@@ -217,6 +221,8 @@ export function encodeNewJob(job: NewJob, argv: (string | Buffer)[]): string[] {
     // Times are whole ms: the scripts compare and store integers.
     String(Math.max(0, Math.ceil(job.delayMs))),
     job.runAt === null ? "" : String(Math.round(job.runAt)),
+    job.group ?? "",
+    mode === "throttle" ? `t${job.dedupTtlMs}` : mode === "debounce" ? "d" : "",
     String(fields.length),
   );
   for (const f of fields) argv.push(f);
@@ -240,7 +246,7 @@ export function createdJob(
   return decodeJob(queue, job.id, ["o", o, "r", runAt, "s", state, ...fields]);
 }
 
-/** What a claim call changed on every job it leased (see lua/claim-11.lua). */
+/** What a claim call changed on every job it leased (see lua/claim-17.lua). */
 export interface LeaseGrant {
   /** The server time of the claim, ms. */
   now: number;

@@ -27,10 +27,21 @@ const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
  *   each kept small (see the layout notes in `lua/includes/common.lua`).
  * - `dedup`: HASH dedup key → id of the non-terminal job holding it.
  * - `meta`: HASH of counters (`seq`).
- * - `settings`: HASH of queue settings (`paused`, `conc`, `rlMax`, `rlWin`).
+ * - `settings`: HASH of queue settings (`paused`, `conc`, `rlMax`, `rlWin`, `gconc`,
+ *   `grlMax`, `grlWin`) and `grp`, set once the queue has seen a grouped job: claims take
+ *   turns between groups only from then on.
  * - `starts`: ZSET of recent claim times (the sliding rate-limit window).
  * - `marker`: LIST that transitions push to and `waitForWork` blocks on (at most one entry).
- * - `dlqNames`, `dlqErrors`: HASH counters of dead jobs by job name and latest error name.
+ * - `dlqNames`, `dlqErrors`, `dlqClasses`: HASH counters of dead jobs by job name, latest
+ *   error name and latest error class, kept by every transition into and out of dead.
+ * - `dlqAt`: ZSET of dead jobs (packed ids) scored by finishedAt: the age histogram is one
+ *   ZCOUNT per bucket, oldest and newest one ZRANGE each.
+ * - Groups (see `lua/includes/common.lua` for the member layouts): `gready`, lex ZSET of
+ *   grouped waiting jobs in per-group claim order; `gturns`, ZSET group → turn counter of
+ *   the groups that may take a turn (member "" is the ungrouped jobs' turn); `gactive`,
+ *   HASH group → active jobs; `gcapped`, ZSET of groups set aside at their concurrency cap
+ *   (score: the cap then); `grated`, ZSET of groups set aside by their rate window (score:
+ *   when it frees); `gstarts`, lex ZSET of per-group recent starts.
  * - `schedules`: HASH schedule id → JSON record without `nextRunAt`; `scheduleNext`: HASH
  *   schedule id → next run (ms) or `null`, kept apart so the compare-and-set is a string
  *   compare and the record is never re-encoded by Lua.
@@ -53,6 +64,14 @@ export interface QueueKeys {
   marker: string;
   dlqNames: string;
   dlqErrors: string;
+  dlqClasses: string;
+  dlqAt: string;
+  gready: string;
+  gturns: string;
+  gactive: string;
+  gcapped: string;
+  grated: string;
+  gstarts: string;
   schedules: string;
   scheduleNext: string;
 }
@@ -108,6 +127,14 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     marker: `${base}marker`,
     dlqNames: `${base}dlq:names`,
     dlqErrors: `${base}dlq:errors`,
+    dlqClasses: `${base}dlq:classes`,
+    dlqAt: `${base}dlq:at`,
+    gready: `${base}g:ready`,
+    gturns: `${base}g:turns`,
+    gactive: `${base}g:active`,
+    gcapped: `${base}g:capped`,
+    grated: `${base}g:rated`,
+    gstarts: `${base}g:starts`,
     schedules: `${base}schedules`,
     scheduleNext: `${base}schedules:next`,
   };

@@ -100,4 +100,59 @@ describe("bounded work per call", () => {
     ).toBe(100);
     expect((await adapter.counts(queue)).completed).toBe(0);
   });
+
+  /** Kill every job of `queue`, the error class chosen per job id by `classOf`. */
+  async function killAll(queue: string, classOf: (id: string) => string): Promise<void> {
+    for (;;) {
+      const { jobs } = await adapter.claim({
+        queue,
+        workerId: "w",
+        limit: 500,
+        leaseMs: 60_000,
+        priorityRange: null,
+      });
+      if (jobs.length === 0) break;
+      await adapter.settle(
+        queue,
+        jobs.map((j) => ({
+          kind: "dead" as const,
+          id: j.id,
+          token: j.leaseToken,
+          error: { attempt: 1, name: "Error", message: "x", at: 1, errorClass: classOf(j.id) },
+        })),
+      );
+    }
+  }
+
+  it("purges by filter through far more non-matching dead jobs than one call examines", async () => {
+    const queue = "sparse-purge";
+    await adapter.enqueue(Array.from({ length: 2_600 }, (_, i) => job(queue, `j${i}`)));
+    await killAll(queue, (id) => (["j10", "j2500"].includes(id) ? "validation" : "timeout"));
+    const before = (await adapter.now()) + 1_000;
+    const purge = () =>
+      adapter.clean({
+        queue,
+        state: "dead",
+        finishedBefore: before,
+        errorClass: "validation",
+        limit: 1,
+      });
+    expect([await purge(), await purge(), await purge()]).toEqual([1, 1, 0]);
+    const stats = await adapter.deadLetterStats(queue);
+    expect(stats.total).toBe(2_598);
+    expect(stats.byErrorClass).toEqual({ timeout: 2_598 });
+    expect(stats.byAge[0]?.count).toBe(2_598);
+    const page = await adapter.listJobs({
+      queue,
+      state: "dead",
+      errorClass: "timeout",
+      finishedBefore: before,
+      limit: 5,
+    });
+    expect(page.jobs.map((j) => j.id)).toEqual(["j0", "j1", "j2", "j3", "j4"]);
+    // A window that starts after every finish is empty at once, without walking the index.
+    expect(
+      await adapter.listJobs({ queue, state: "dead", finishedAfter: before, limit: 5 }),
+    ).toEqual({ jobs: [], nextCursor: null });
+  });
 });

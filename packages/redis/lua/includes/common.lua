@@ -16,7 +16,8 @@
     t timeoutMs (null)  k dedupKey (null)  md metadata JSON ({})  sa startedAt (null)
     f finishedAt (null)  lt leaseToken (null)  le leaseExpiresAt (null)  w workerId (null)
     pg progress JSON (null)  rs result JSON (null)  e errors JSON array ([])
-    en latest error name (null)  sl stalls (0)
+    en latest error name (null)  ec latest error class (null; "unknown" when en is set)
+    sl stalls (0)  g group (none)  tu throttle: the dedup key is held until this time (none)
 
   Index members: `ready` and the state indexes (waiting ... cancelled) hold packed ids
   (packId): a canonical lowercase UUID, core's default id, is stored as "\0" and its 16
@@ -31,7 +32,19 @@
   holds exactly: no two (priority, runAt) pairs collide. Equal scores are ordered by member
   bytes, and the fixed-width big-endian seq makes that insertion order (up to 2^48 jobs a
   queue). A runAt before 1970 or after 2109 is clamped for ordering only; the job keeps its
-  runAt. ]]
+  runAt.
+
+  Groups (only for grouped jobs; a queue that never saw one touches none of these keys):
+    gready  lex ZSET, every score 0, member = group .. "\0" .. 6 bytes of the claim-order
+            score above .. the 6-byte seq .. packId(id). Group names are letters, digits and
+            "_.:@+-" (core checks), so "\0" ends the name, and a group's jobs are the range
+            ["<group>\0", "<group>\1"), in claim order: its head is one ZRANGE BYLEX.
+    gturns  ZSET group -> turn counter: the rotation. The lowest score takes the next turn
+            and goes to the back. "" is the ungrouped jobs' turn (they stay in `ready`).
+            A group may sit here with nothing due: the claim drops it when its turn comes.
+    gactive HASH group -> jobs active.  gcapped ZSET group -> the cap it was found at.
+    grated  ZSET group -> when its rate window frees.
+    gstarts lex ZSET, member = group .. "\0" .. 6-byte start time .. token. ]]
 
 local SPAN = 4398046511104 -- 2^42
 -- Due delayed jobs moved to ready per call: bounds each script's run time. Counts stay exact
@@ -96,11 +109,12 @@ local function getPayload(jk)
   return table.concat(out)
 end
 
--- Priority, insertion seq and name from a job's packed `o` field.
+-- Priority, insertion seq and name from a job's packed `o` field, its group (or nil) and
+-- runAt: one call.
 local function jobInfo(jk)
-  local o = redis.call('HGET', jk, 'o')
-  local priority, seq, name = string.match(o, '^(%d+) %d+ %d+ (%d+) (.*)$')
-  return tonumber(priority), tonumber(seq), name
+  local f = redis.call('HMGET', jk, 'o', 'g', 'r')
+  local priority, seq, name = string.match(f[1], '^(%d+) %d+ %d+ (%d+) (.*)$')
+  return tonumber(priority), tonumber(seq), name, f[2] or nil, tonumber(f[3])
 end
 
 local function readyScore(priority, runAt)
@@ -143,12 +157,47 @@ local function unpackId(member)
   return string.format(UUID_FORMAT, string.byte(member, 2, 17))
 end
 
+-- An integer below 2^48 as 6 bytes, big-endian, and back.
+local function bytes6(x)
+  local hi = math.floor(x / 16777216)
+  local _, a, b, c = bytes4(hi)
+  local _, d, e, f = bytes4(x - hi * 16777216)
+  return string.char(a, b, c, d, e, f)
+end
+
+local function unbytes6(s)
+  local a, b, c, d, e, f = string.byte(s, 1, 6)
+  return ((((a * 256 + b) * 256 + c) * 256 + d) * 256 + e) * 256 + f
+end
+
 -- `pm` is packId(id) when the caller has it already.
 local function readyMember(seq, id, pm)
-  local hi = math.floor(seq / 16777216)
-  local _, a, b, c = bytes4(hi)
-  local _, d, e, f = bytes4(seq - hi * 16777216)
-  return string.char(a, b, c, d, e, f) .. (pm or packId(id))
+  return bytes6(seq) .. (pm or packId(id))
+end
+
+-- A grouped waiting job's gready member (see the header).
+local function groupMember(group, priority, runAt, seq, pm)
+  local r = runAt
+  if r < 0 then r = 0 elseif r >= SPAN then r = SPAN - 1 end
+  return group .. '\0' .. bytes6((20 - priority) * SPAN + r) .. bytes6(seq) .. pm
+end
+
+-- The last turn handed out (0 when the rotation is empty).
+local function lastTurn()
+  local last = redis.call('ZRANGE', K.gturns, -1, -1, 'WITHSCORES')
+  if #last == 0 then return 0 end
+  return tonumber(last[2])
+end
+
+-- Give a group (or "", the ungrouped jobs) a turn at the back, unless it has one.
+local function enroll(group)
+  redis.call('ZADD', K.gturns, 'NX', lastTurn() + 1, group)
+end
+
+-- A grouped job left active: count it, and a group set aside at its cap takes turns again.
+local function leaveActive(group)
+  if redis.call('HINCRBY', K.gactive, group, -1) <= 0 then redis.call('HDEL', K.gactive, group) end
+  if redis.call('ZREM', K.gcapped, group) == 1 then enroll(group) end
 end
 
 -- The packed id of a ready member.
@@ -192,20 +241,33 @@ local function setState(id, jk, from, to, pm)
   redis.call('HSET', jk, 's', to)
 end
 
-local function addReady(id, priority, runAt, seq, pm)
-  redis.call('ZADD', K.ready, readyScore(priority, runAt), readyMember(seq, id, pm))
+-- A job becomes claimable: ungrouped into `ready`, grouped into its group's line (and the
+-- group gets a turn if it has none).
+local function addReady(id, priority, runAt, seq, pm, group)
+  if group then
+    redis.call('ZADD', K.gready, 0, groupMember(group, priority, runAt, seq, pm or packId(id)))
+    enroll(group)
+  else
+    redis.call('ZADD', K.ready, readyScore(priority, runAt), readyMember(seq, id, pm))
+  end
 end
 
 -- Drop a job from the structure its current (non-terminal) state keeps it in.
 local function leaveQueue(id, jk, state)
   if state == 'waiting' then
-    local _, seq = jobInfo(jk)
-    redis.call('ZREM', K.ready, readyMember(seq, id))
+    local priority, seq, _, group, runAt = jobInfo(jk)
+    if group then
+      redis.call('ZREM', K.gready, groupMember(group, priority, runAt, seq, packId(id)))
+    else
+      redis.call('ZREM', K.ready, readyMember(seq, id))
+    end
   elseif state == 'delayed' then
     redis.call('ZREM', K.timers, id)
   elseif state == 'active' then
     redis.call('ZREM', K.leases, id)
+    local group = redis.call('HGET', jk, 'g')
     redis.call('HDEL', jk, 'lt', 'le')
+    if group then leaveActive(group) end
   end
 end
 
@@ -220,9 +282,11 @@ local function releaseDedupKey(id, key)
   end
 end
 
-local function releaseDedup(id, jk)
-  local key = redis.call('HGET', jk, 'k')
-  if key then releaseDedupKey(id, key) end
+-- With `now`, a key a throttle still holds (`tu` after now) is kept: the job finished, but
+-- its window has not. Without, the key is released anyway (the job is being deleted).
+local function releaseDedup(id, jk, now)
+  local f = redis.call('HMGET', jk, 'k', 'tu')
+  if f[1] and not (now and f[2] and tonumber(f[2]) > now) then releaseDedupKey(id, f[1]) end
 end
 
 local function bump(hash, field, delta)
@@ -230,26 +294,36 @@ local function bump(hash, field, delta)
   if redis.call('HINCRBY', hash, field, delta) <= 0 then redis.call('HDEL', hash, field) end
 end
 
--- Keep the dead-letter counters in step as a job enters (+1) or leaves (-1) dead.
-local function countDead(jk, delta)
-  local _, _, name = jobInfo(jk)
+-- Keep the dead-letter counters and the finish-time index in step as a job enters (+1, at
+-- finishedAt `at`) or leaves (-1) dead. `pm` is the job's packed id.
+local function countDead(jk, delta, pm, at)
+  local f = redis.call('HMGET', jk, 'o', 'en', 'ec')
+  local name = string.match(f[1], '^%d+ %d+ %d+ %d+ (.*)$')
   bump(K.dlqNames, name, delta)
-  bump(K.dlqErrors, redis.call('HGET', jk, 'en'), delta)
+  bump(K.dlqErrors, f[2], delta)
+  -- A job that died before classes were stored counts as unknown, as latestErrorClass has it.
+  bump(K.dlqClasses, f[3] or 'unknown', delta)
+  if delta > 0 then
+    redis.call('ZADD', K.dlqAt, at, pm)
+  else
+    redis.call('ZREM', K.dlqAt, pm)
+  end
 end
 
--- Append one AttemptError (a JSON object string) to the job's error list.
-local function appendError(jk, errorJson, errorName)
+-- Append one AttemptError (a JSON object string) to the job's error list, and keep the
+-- latest error's name and class beside it for filters and counters.
+local function appendError(jk, errorJson, errorName, errorClass)
   local old = redis.call('HGET', jk, 'e')
   local list
   if old then list = string.sub(old, 1, -2) .. ',' .. errorJson .. ']' else list = '[' .. errorJson .. ']' end
-  redis.call('HSET', jk, 'e', list, 'en', errorName)
+  redis.call('HSET', jk, 'e', list, 'en', errorName, 'ec', errorClass)
 end
 
 -- Make one delayed job waiting, keeping its runAt (it is due) and its place in line.
 local function promoteOne(id, jk, runAt)
-  local priority, seq = jobInfo(jk)
+  local priority, seq, _, group = jobInfo(jk)
   redis.call('ZREM', K.timers, id)
-  addReady(id, priority, runAt, seq)
+  addReady(id, priority, runAt, seq, nil, group)
   setState(id, jk, 'delayed', 'waiting')
 end
 
@@ -264,8 +338,9 @@ local function promoteDue(now)
 end
 
 local function readSettings()
-  local s = redis.call('HMGET', K.settings, 'paused', 'conc', 'rlMax', 'rlWin')
-  return { paused = s[1] == '1', conc = tonumber(s[2]), rlMax = tonumber(s[3]), rlWin = tonumber(s[4]) }
+  local s = redis.call('HMGET', K.settings, 'paused', 'conc', 'rlMax', 'rlWin', 'grp', 'gconc', 'grlMax', 'grlWin')
+  return { paused = s[1] == '1', conc = tonumber(s[2]), rlMax = tonumber(s[3]), rlWin = tonumber(s[4]),
+    grouped = s[5] == '1', gconc = tonumber(s[6]), grlMax = tonumber(s[7]), grlWin = tonumber(s[8]) }
 end
 
 -- How many more jobs may start now under the settings (after pruning the rate window).
@@ -301,5 +376,10 @@ local function nextWakeAt(settings)
   if #first > 0 then wakeAt = tonumber(first[2]) end
   local freeAt = rateFreeAt(settings)
   if freeAt and (not wakeAt or freeAt < wakeAt) then wakeAt = freeAt end
+  if settings.grouped then
+    -- A group set aside by its rate window takes turns again when it frees.
+    local rated = redis.call('ZRANGE', K.grated, 0, 0, 'WITHSCORES')
+    if #rated > 0 and (not wakeAt or tonumber(rated[2]) < wakeAt) then wakeAt = tonumber(rated[2]) end
+  end
   return wakeAt
 end

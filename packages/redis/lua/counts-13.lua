@@ -1,7 +1,7 @@
 --[[ counts: exact number of jobs per state; due delayed jobs count as waiting.
   KEYS[1] jobPrefix  KEYS[2] ready  KEYS[3] timers  KEYS[4] waiting  KEYS[5] delayed
   KEYS[6] active  KEYS[7] completed  KEYS[8] dead  KEYS[9] cancelled  KEYS[10] meta
-  KEYS[11] marker
+  KEYS[11] marker  KEYS[12] gready  KEYS[13] gturns
   Returns {waiting, delayed, active, completed, dead, cancelled}. ]]
 -- @include common
 

@@ -1,7 +1,8 @@
 --[[ claim: lease up to ARGV[2] due jobs in claim order, honouring the queue's settings.
   KEYS[1] jobPrefix  KEYS[2] ready  KEYS[3] timers  KEYS[4] leases  KEYS[5] waiting
   KEYS[6] delayed  KEYS[7] active  KEYS[8] meta  KEYS[9] settings  KEYS[10] starts
-  KEYS[11] marker
+  KEYS[11] marker  KEYS[12] gready  KEYS[13] gturns  KEYS[14] gactive  KEYS[15] gcapped
+  KEYS[16] grated  KEYS[17] gstarts
   ARGV[1] workerId  ARGV[2] limit  ARGV[3] leaseMs  ARGV[4] lowest priority|''
   ARGV[5] highest priority|''  ARGV[6] token prefix (random per call; tokens are prefix.i)
   Returns {{id, {field, value, ...}, ...}, nextWakeAt|false, now}. Each job's fields are
@@ -10,8 +11,13 @@
   i-th job returned, lease expiry now + leaseMs, workerId. So each hash is read once and
   written once.
   nextWakeAt (server ms) is set when fewer than `limit` were leased: the next delayed run
-  time or the time the rate window frees a slot, whichever is first. ]]
+  time or the time the rate window frees a slot, whichever is first.
+  Once the queue has seen a grouped job (settings `grp`), a claim without a priority range
+  takes turns between groups (lua/includes/turns.lua); before that, and for a queue that
+  never has one, it pops `ready` as it always did. A priority range takes ungrouped jobs
+  only. ]]
 -- @include common
+-- @include turns
 
 local now = nowMs()
 promoteDue(now)
@@ -21,25 +27,26 @@ local settings = readSettings()
 if settings.paused then return { {}, false, now } end
 local room = roomFor(settings, now, limit)
 
-local members
+-- Packed ids of the jobs to lease, in order.
+local members = {}
 if room <= 0 then
   members = {}
-elseif ARGV[4] == '' then
-  -- Take them off ready at once: member, score, member, score, ...
-  local popped = redis.call('ZPOPMIN', K.ready, room)
-  members = {}
-  for i = 1, #popped, 2 do members[#members + 1] = popped[i] end
-else
+elseif ARGV[4] ~= '' then
   local lowest = tonumber(ARGV[4])
   local highest = tonumber(ARGV[5])
-  if lowest > highest then
-    members = {}
-  else
+  if lowest <= highest then
     -- Priorities lowest..highest span scores [(20 - highest) * SPAN, (21 - lowest) * SPAN).
-    members = redis.call('ZRANGE', K.ready, int((20 - highest) * SPAN), '(' .. int((21 - lowest) * SPAN),
+    local found = redis.call('ZRANGE', K.ready, int((20 - highest) * SPAN), '(' .. int((21 - lowest) * SPAN),
       'BYSCORE', 'LIMIT', 0, room)
-    callMany('ZREM', K.ready, members)
+    callMany('ZREM', K.ready, found)
+    for i = 1, #found do members[i] = string.sub(found[i], 7) end
   end
+elseif settings.grouped then
+  members = takeTurns(settings, now, room, ARGV[6])
+else
+  -- Take them off ready at once: member, score, member, score, ...
+  local popped = redis.call('ZPOPMIN', K.ready, room)
+  for i = 1, #popped, 2 do members[#members + 1] = string.sub(popped[i], 7) end
 end
 
 -- Per job: one HGETALL and one HSET. The index updates go out once per call, many members
@@ -54,9 +61,8 @@ local leased, packed, active, starts = {}, {}, {}, {}
 local seq = 0
 local got = 0
 if n > 0 then seq = nextSeqs(n) end
-local sub = string.sub
 for i = 1, n do
-  local pm = sub(members[i], 7)
+  local pm = members[i]
   local id = unpackId(pm)
   local jk = K.jobPrefix .. id
   local h = redis.call('HGETALL', jk)
@@ -99,7 +105,7 @@ if settings.rlMax then
 end
 if n < limit then
   wakeAt = nextWakeAt(settings)
-elseif limit > 0 and redis.call('ZCARD', K.ready) > 0 then
+elseif limit > 0 and (redis.call('ZCARD', K.ready) > 0 or (settings.grouped and redis.call('ZCARD', K.gturns) > 0)) then
   -- A full batch with more left: wake another idle worker to help.
   wake()
 end

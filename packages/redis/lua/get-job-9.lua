@@ -1,7 +1,7 @@
 --[[ get-job: one job's hash; a delayed job that is due is made waiting first, so a due job
   is never observed as delayed.
   KEYS[1] jobPrefix  KEYS[2] ready  KEYS[3] timers  KEYS[4] waiting  KEYS[5] delayed
-  KEYS[6] meta  KEYS[7] marker
+  KEYS[6] meta  KEYS[7] marker  KEYS[8] gready  KEYS[9] gturns
   ARGV[1] id
   Returns {field, value, ...}, empty when the job does not exist. ]]
 -- @include common

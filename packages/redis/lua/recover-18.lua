@@ -2,7 +2,8 @@
   to dead once they stalled more than maxStalls, recording a StalledError for the attempt.
   KEYS[1] jobPrefix  KEYS[2] ready  KEYS[3] leases  KEYS[4] waiting  KEYS[5] active
   KEYS[6] dead  KEYS[7] meta  KEYS[8] settings  KEYS[9] marker  KEYS[10] dedup
-  KEYS[11] dlqNames  KEYS[12] dlqErrors
+  KEYS[11] dlqNames  KEYS[12] dlqErrors  KEYS[13] dlqClasses  KEYS[14] dlqAt
+  KEYS[15] gready  KEYS[16] gturns  KEYS[17] gactive  KEYS[18] gcapped
   ARGV[1] maxStalls  ARGV[2] limit
   Returns {{recovered ids}, {dead ids}}. ]]
 -- @include common
@@ -22,21 +23,26 @@ if limit > 0 then
     if stalls > maxStalls then
       local attempts = tonumber(redis.call('HGET', jk, 'a') or '0')
       appendError(jk, '{"attempt":' .. int(attempts) .. ',"name":"StalledError","message":"lease expired '
-        .. int(stalls) .. ' times; worker probably crashed or blocked the event loop","at":' .. int(now) .. '}',
-        'StalledError')
+        .. int(stalls) .. ' times; worker probably crashed or blocked the event loop","at":' .. int(now)
+        .. ',"errorClass":"stalled"}', 'StalledError', 'stalled')
       redis.call('HSET', jk, 'f', int(now))
       setState(id, jk, 'active', 'dead')
-      releaseDedup(id, jk)
-      countDead(jk, 1)
+      releaseDedup(id, jk, now)
+      countDead(jk, 1, packId(id), int(now))
       dead[#dead + 1] = id
     else
       -- runAt and seq are kept, so the job goes back to its old place in line.
-      local priority, seq = jobInfo(jk)
-      addReady(id, priority, tonumber(redis.call('HGET', jk, 'r')), seq)
+      local priority, seq, _, group, runAt = jobInfo(jk)
+      addReady(id, priority, runAt, seq, nil, group)
       setState(id, jk, 'active', 'waiting')
       recovered[#recovered + 1] = id
     end
   end
 end
-if #recovered > 0 or (#dead > 0 and redis.call('HEXISTS', K.settings, 'conc') == 1) then wake() end
+local capped = false
+if #dead > 0 then
+  local s = redis.call('HMGET', K.settings, 'conc', 'gconc')
+  capped = s[1] or s[2]
+end
+if #recovered > 0 or capped then wake() end
 return { recovered, dead }
