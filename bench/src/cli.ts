@@ -63,7 +63,8 @@ const multi: MultiProcessOptions = {
   runs: quick ? 2 : runs,
   processes: 2,
   jobs: options.jobs,
-  concurrencies: [10, 50],
+  // --quick keeps one concurrency so the whole run stays under five minutes.
+  concurrencies: quick ? [50] : [10, 50],
   deadlineMs: quick ? 20_000 : 60_000,
 };
 
@@ -71,7 +72,7 @@ const growth: GrowthOptions = {
   runs,
   jobs: 2_000,
   concurrency: 10,
-  big: quick ? 100_000 : 1_000_000,
+  big: quick ? 50_000 : 1_000_000,
   fillBudgetMs: quick ? 60_000 : 240_000,
   deadlineMs: 30_000,
 };
