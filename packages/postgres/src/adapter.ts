@@ -1,7 +1,6 @@
 import type {
   AdapterCapabilities,
   AdvanceScheduleRequest,
-  ClaimedJob,
   ClaimRequest,
   ClaimResult,
   CleanRequest,
@@ -36,16 +35,16 @@ import {
   QueueFlowError,
 } from "@queueflow/core";
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from "pg";
+import { claimJobs } from "./claiming.js";
 import {
   attemptErrorParam,
   encodeNewJobs,
   type JobRow,
   jsonParam,
   num,
-  numOrNull,
   type ScheduleRow,
   type SettingsRow,
-  toClaimedJob,
+  splitDebounced,
   toJobRecord,
   toQueueSettings,
   toScheduleRecord,
@@ -88,7 +87,7 @@ const MAX_RACE_ROUNDS = 3;
  */
 export class PostgresAdapter implements StorageAdapter {
   readonly name = "postgres";
-  readonly capabilities: AdapterCapabilities = { wakeUp: true, transactions: true };
+  readonly capabilities: AdapterCapabilities = { wakeUp: true, transactions: true, groups: true };
 
   private readonly s: Schema;
   private readonly pool: Pool;
@@ -98,6 +97,8 @@ export class PostgresAdapter implements StorageAdapter {
   private listener: WakeUpListener | null = null;
   /** {@link run} on the pool, for the statement helpers in dead-letters.ts. */
   private readonly runner: dl.Run = (statement, what) => this.run(statement, what);
+  /** Queues known to have groups: their claims go straight to the grouped statement. */
+  private readonly groupedQueues = new Set<string>();
   private connecting: Promise<void> | null = null;
   private connected = false;
   private closed = false;
@@ -163,7 +164,11 @@ export class PostgresAdapter implements StorageAdapter {
     for (const job of jobs) checkNewJob(job);
     const results: (EnqueueResult | undefined)[] = new Array(jobs.length);
     let pending = jobs.map((_, i) => i);
-    for (let round = 0; round < MAX_ENQUEUE_ROUNDS && pending.length > 0; round++) {
+    let races = 0;
+    while (pending.length > 0 && races < MAX_ENQUEUE_ROUNDS) {
+      // A debounced key goes once per round, so each add of a burst applies in order.
+      const { now: current, later } = splitDebounced(jobs, pending);
+      pending = current;
       const batch = pending.map((i) => jobs[i]!);
       const rows = await this.run<JobRow & { ord: number; created: boolean | null }>(
         q.enqueueJobs(this.s, encodeNewJobs(batch)),
@@ -176,7 +181,8 @@ export class PostgresAdapter implements StorageAdapter {
         if (row.id === null) unresolved.push(index);
         else results[index] = { job: toJobRecord(row), created: row.created === true };
       }
-      pending = unresolved;
+      if (unresolved.length > 0) races++;
+      pending = [...unresolved, ...later].sort((x, y) => x - y);
     }
     if (pending.length > 0) {
       throw new QueueFlowError(
@@ -191,27 +197,7 @@ export class PostgresAdapter implements StorageAdapter {
     this.assertOpen();
     checkClaim(request);
     if (request.limit === 0) return { jobs: [], nextWakeAt: null };
-    const range = request.priorityRange;
-    const rows = await this.run<JobRow & { next_due: string | null; rate_free: string | null }>(
-      q.claimJobs(this.s, {
-        queue: request.queue,
-        workerId: request.workerId,
-        limit: request.limit,
-        leaseMs: Math.ceil(request.leaseMs),
-        minPriority: range === null ? 0 : Math.ceil(range.min),
-        maxPriority: range === null ? 20 : Math.floor(range.max),
-      }),
-      "claim",
-    );
-    const jobs: ClaimedJob[] = [];
-    for (const row of rows) if (row.id !== null) jobs.push(toClaimedJob(row));
-    let nextWakeAt: number | null = null;
-    if (jobs.length < request.limit && rows[0] !== undefined) {
-      const due = numOrNull(rows[0].next_due);
-      const free = numOrNull(rows[0].rate_free);
-      nextWakeAt = due === null ? free : free === null ? due : Math.min(due, free);
-    }
-    return { jobs, nextWakeAt };
+    return claimJobs(this.runner, this.s, this.groupedQueues, request);
   }
 
   async settle(queue: string, settlements: Settlement[]): Promise<SettleOutcome[]> {
@@ -344,6 +330,12 @@ export class PostgresAdapter implements StorageAdapter {
         setRateLimit: rate !== undefined,
         rateMax: rate?.max ?? null,
         rateWindowMs: rate == null ? null : Math.ceil(rate.windowMs),
+        setGroupConcurrency: patch.groupConcurrency !== undefined,
+        groupConcurrency: patch.groupConcurrency ?? null,
+        setGroupRateLimit: patch.groupRateLimit !== undefined,
+        groupRateMax: patch.groupRateLimit?.max ?? null,
+        groupRateWindowMs:
+          patch.groupRateLimit == null ? null : Math.ceil(patch.groupRateLimit.windowMs),
       }),
       "updateSettings",
     );

@@ -38,6 +38,7 @@ export interface JobRow {
   result: Json;
   errors: AttemptError[];
   stalls: number;
+  grp: string | null;
 }
 
 /** An int8 column as a number: ms timestamps stay far below 2^53. */
@@ -77,6 +78,7 @@ export function toJobRecord(row: JobRow): JobRecord {
     result: row.result ?? null,
     errors: row.errors,
     stalls: row.stalls,
+    ...(row.grp === null || row.grp === undefined ? {} : { group: row.grp }),
   };
 }
 
@@ -100,6 +102,10 @@ export interface NewJobParam {
   metadata: { [key: string]: Json };
   delay_ms: number;
   run_at: number | null;
+  grp: string | null;
+  /** null for the default `live`. */
+  dedup_mode: "throttle" | "debounce" | null;
+  dedup_ttl_ms: number | null;
 }
 
 /** The enqueue batch as one JSON document (one bound parameter, one round trip). */
@@ -119,6 +125,12 @@ export function encodeNewJobs(jobs: readonly NewJob[]): string {
     // The store rounds to whole ms; jsonb_to_recordset would reject a fraction for bigint.
     delay_ms: Math.max(0, Math.ceil(job.delayMs)),
     run_at: job.runAt === null ? null : Math.round(job.runAt),
+    grp: job.group ?? null,
+    dedup_mode:
+      job.dedupKey === null || job.dedupMode === undefined || job.dedupMode === "live"
+        ? null
+        : job.dedupMode,
+    dedup_ttl_ms: job.dedupMode === "throttle" ? Math.ceil(job.dedupTtlMs ?? 0) : null,
   }));
   return JSON.stringify(params);
 }
@@ -166,10 +178,13 @@ export interface SettingsRow {
   concurrency: number | null;
   rate_max: number | null;
   rate_window_ms: string | null;
+  group_concurrency: number | null;
+  group_rate_max: number | null;
+  group_rate_window_ms: string | null;
 }
 
 export function toQueueSettings(row: SettingsRow): QueueSettings {
-  return {
+  const settings: QueueSettings = {
     paused: row.paused,
     concurrency: row.concurrency,
     rateLimit:
@@ -177,4 +192,33 @@ export function toQueueSettings(row: SettingsRow): QueueSettings {
         ? null
         : { max: row.rate_max, windowMs: num(row.rate_window_ms) },
   };
+  // Group fields appear only when set: the contract reads absent as null.
+  if (row.group_concurrency !== null) settings.groupConcurrency = row.group_concurrency;
+  if (row.group_rate_max !== null && row.group_rate_window_ms !== null) {
+    settings.groupRateLimit = { max: row.group_rate_max, windowMs: num(row.group_rate_window_ms) };
+  }
+  return settings;
+}
+
+/** Split `pending` so no two debounced adds of one key run in the same round. */
+export function splitDebounced(
+  jobs: readonly NewJob[],
+  pending: number[],
+): { now: number[]; later: number[] } {
+  const seen = new Set<string>();
+  const now: number[] = [];
+  const later: number[] = [];
+  for (const i of pending) {
+    const job = jobs[i]!;
+    if (job.dedupMode !== "debounce" || job.dedupKey === null) now.push(i);
+    else {
+      const key = `${job.queue}\u0000${job.dedupKey}`;
+      if (seen.has(key)) later.push(i);
+      else {
+        seen.add(key);
+        now.push(i);
+      }
+    }
+  }
+  return { now, later };
 }

@@ -18,6 +18,8 @@ export interface Schema {
   readonly jobs: string;
   readonly queues: string;
   readonly schedules: string;
+  /** Group turns and counters: see 0003_groups. */
+  readonly groups: string;
   readonly migrations: string;
   /** Dead jobs per (queue, job name, latest error name and class): see 0002_dead_letters. */
   readonly deadLetterCounts: string;
@@ -54,6 +56,7 @@ export function schemaOf(name: string = DEFAULT_SCHEMA): Schema {
     jobs: `${quoted}.jobs`,
     queues: `${quoted}.queues`,
     schedules: `${quoted}.schedules`,
+    groups: `${quoted}.groups`,
     migrations: `${quoted}.migrations`,
     deadLetterCounts: `${quoted}.dead_letter_counts`,
     deadLetterHours: `${quoted}.dead_letter_hours`,

@@ -8,7 +8,7 @@ const url = databaseUrl();
 // Each contract area gets its own adapter in a fresh schema, dropped when the area is done.
 runAdapterConformance({
   name: "postgres",
-  capabilities: { wakeUp: true, transactions: true },
+  capabilities: { wakeUp: true, transactions: true, groups: true },
   create: () => new PostgresAdapter({ connection: url, schema: freshSchema("conformance") }),
   cleanup: (adapter: StorageAdapter) => dropSchema((adapter as PostgresAdapter).schema),
 });

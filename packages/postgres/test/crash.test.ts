@@ -87,6 +87,45 @@ describe("a worker process killed mid-batch", () => {
       });
     }
   });
+
+  it("frees the group slots a killed worker held, through stall recovery", async () => {
+    const queue = uniqueQueue("crash-groups");
+    await adapter.updateSettings(queue, { groupConcurrency: 2 });
+    await adapter.enqueue(
+      Array.from({ length: 6 }, (_, i) =>
+        newJob(queue, { name: "work", payload: { i }, group: i % 2 === 0 ? "a" : "b" }),
+      ),
+    );
+    const child = spawn(process.execPath, [fixture, url, schema, queue, "10", "1000"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const claimed = JSON.parse(await firstLine(child)) as string[];
+    expect(claimed).toHaveLength(4); // two per group: each at its cap
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child.once("exit", resolve));
+    const held = await adapter.claim({
+      queue,
+      workerId: "w",
+      limit: 10,
+      leaseMs: 30_000,
+      priorityRange: null,
+    });
+    expect(held.jobs).toEqual([]);
+
+    const worker = new Worker<Jobs>(
+      queue,
+      { work: async () => "done" },
+      { adapter, concurrency: 5, stalledIntervalMs: 100, maxStalls: 1, runSchedules: false },
+    );
+    try {
+      await waitFor(async () => (await adapter.counts(queue)).completed === 6, {
+        timeoutMs: 20_000,
+        message: "every grouped job to complete after the crash",
+      });
+    } finally {
+      await worker.close();
+    }
+  });
 });
 
 describe("a server restart under a running worker", () => {

@@ -1,5 +1,5 @@
 import type { Schema } from "../schema.js";
-import { NOW_MS, rawJobColumns, type Statement, statementName } from "./statement.js";
+import { CLOCK_CTE, rawJobColumns, type Statement, statementName } from "./statement.js";
 
 /** Input of {@link claimJobs}. */
 export interface ClaimParams {
@@ -9,6 +9,8 @@ export interface ClaimParams {
   leaseMs: number;
   minPriority: number;
   maxPriority: number;
+  /** A priority range was given: ungrouped jobs only, through the plain path. */
+  ranged: boolean;
 }
 
 /**
@@ -16,8 +18,12 @@ export interface ClaimParams {
  * queue's settings.
  *
  * - Due means `state in ('waiting', 'delayed') and run_at <= now`: delayed jobs need no
- *   promotion step, and the partial index `jobs_claim` (queue, priority desc, run_at, seq)
- *   gives claim order without a sort, over live rows only.
+ *   promotion step, and the partial index `jobs_claim_plain` (queue, priority desc, run_at,
+ *   seq) over live ungrouped rows gives claim order without a sort.
+ * - Groups: a queue that has a lane row (it had a grouped job) starts nothing here unless a
+ *   priority range was given ($7, which takes ungrouped jobs only); the row says `grouped`
+ *   and the adapter claims through {@link claimGroupedJobs} from then on. A queue without
+ *   groups pays one primary-key probe of the empty groups range.
  * - `due` is a MATERIALIZED CTE with `for update skip locked` under its LIMIT: racing
  *   claimers skip each other's rows and never lease more than `limit` (unlike
  *   `where id in (select … limit n for update skip locked)`, which may be re-evaluated).
@@ -37,37 +43,10 @@ export function claimJobs(s: Schema, p: ClaimParams): Statement {
   return {
     name: statementName(s, "claim"),
     text: `
-with clock as materialized (select ${NOW_MS} as now),
-settings as materialized (
-  select q.paused, (q.concurrency is not null or q.rate_max is not null) as limited
-  from ${s.queues} q where q.queue = $1
-),
-gate as materialized (
-  select q.queue, q.concurrency, q.rate_max, q.rate_window_ms, q.rate_starts
-  from ${s.queues} q
-  where q.queue = $1 and not q.paused and (q.concurrency is not null or q.rate_max is not null)
-  for update
-),
-room as materialized (
-  select case
-    when not exists (select 1 from settings) then $3::int
-    when (select paused from settings) then 0
-    when not (select limited from settings) then $3::int
-    when not exists (select 1 from gate) then 0
-    else (
-      select greatest(0, least(
-        $3::int,
-        coalesce(g.concurrency - ${s.activeCount}(g.queue), $3::int),
-        coalesce(g.rate_max - (select count(*) from unnest(g.rate_starts) st
-                               where st > c.now - g.rate_window_ms), $3::int)
-      ))::int
-      from gate g cross join clock c
-    )
-  end as n
-),
+with ${claimPrefix(s, `(not $7::boolean and exists (select 1 from ${s.groups} l where l.queue = $1 and l.grp = ''))`)},
 due as materialized (
   select j.queue, j.id from ${s.jobs} j
-  where j.queue = $1 and j.state in ('waiting', 'delayed')
+  where j.queue = $1 and j.state in ('waiting', 'delayed') and j.grp is null
     and j.run_at <= (select now from clock)
     and j.priority between $5 and $6
   order by j.priority desc, j.run_at, j.seq
@@ -82,7 +61,61 @@ claimed as (
   where j.queue = d.queue and j.id = d.id
   returning ${rawJobColumns("j")}, j.seq
 ),
-window_starts as materialized (
+${claimSuffix(s)}
+select j.*, w.next_due, w.rate_free, null::bigint as group_free,
+  (select grouped from settings_grouped) as grouped
+from wake w left join claimed j on true
+order by j.priority desc, j.run_at, j.seq`,
+    values: [p.queue, p.workerId, p.limit, p.leaseMs, p.minPriority, p.maxPriority, p.ranged],
+  };
+}
+
+/**
+ * The CTEs every claim starts with: `clock`, `settings`, `gate` (the queue row, locked when
+ * the queue has a cap or a rate limit) and `room` (how many jobs this claim may start). With
+ * `grouped` true (a SQL condition) the plain claim starts nothing: the queue has groups and
+ * its claims go through {@link claimGroupedJobs}. Parameters: $1 queue, $3 limit.
+ */
+export function claimPrefix(s: Schema, grouped: string): string {
+  return `${CLOCK_CTE},
+settings_grouped as materialized (select ${grouped} as grouped),
+settings as materialized (
+  select q.paused, (q.concurrency is not null or q.rate_max is not null) as limited,
+    q.group_concurrency as gc, q.group_rate_max as grm, q.group_rate_window_ms as grw
+  from ${s.queues} q where q.queue = $1
+),
+gate as materialized (
+  select q.queue, q.concurrency, q.rate_max, q.rate_window_ms, q.rate_starts
+  from ${s.queues} q
+  where q.queue = $1 and not q.paused and (q.concurrency is not null or q.rate_max is not null)
+  for update
+),
+room as materialized (
+  select case
+    when (select grouped from settings_grouped) then 0
+    when not exists (select 1 from settings) then $3::int
+    when (select paused from settings) then 0
+    when not (select limited from settings) then $3::int
+    when not exists (select 1 from gate) then 0
+    else (
+      select greatest(0, least(
+        $3::int,
+        coalesce(g.concurrency - ${s.activeCount}(g.queue), $3::int),
+        coalesce(g.rate_max - (select count(*) from unnest(g.rate_starts) st
+                               where st > c.now - g.rate_window_ms), $3::int)
+      ))::int
+      from gate g cross join clock c
+    )
+  end as n
+)`;
+}
+
+/**
+ * The CTEs every claim ends with, after a `claimed` CTE: the queue rate window's new starts
+ * and `wake` (the next delayed job and when the queue's rate window frees).
+ */
+export function claimSuffix(s: Schema): string {
+  return `window_starts as materialized (
   select st from gate g cross join clock c cross join unnest(g.rate_starts) st
   where g.rate_max is not null and st > c.now - g.rate_window_ms
   union all
@@ -109,28 +142,27 @@ wake as materialized (
      where g.rate_max > 0 and k.rn = g.rate_max) as rate_free,
     (select count(*) from started) as rate_updates
   from clock c
-)
-select j.*, w.next_due, w.rate_free
-from wake w left join claimed j on true
-order by j.priority desc, j.run_at, j.seq`,
-    values: [p.queue, p.workerId, p.limit, p.leaseMs, p.minPriority, p.maxPriority],
-  };
+)`;
 }
 
 /**
  * Whether a claim now would lease a job (ignoring priority ranges): waitForWork's check
- * for work that arrived before it started listening.
+ * for work that arrived before it started listening. A group whose turn has come counts
+ * (its job may turn out not due: one early wake-up at most).
  */
 export function hasClaimableWork(s: Schema, queue: string): Statement {
   return {
     name: statementName(s, "has_work"),
     text: `
-with clock as materialized (select ${NOW_MS} as now),
+with ${CLOCK_CTE},
 q as materialized (select * from ${s.queues} where queue = $1)
 select
-  exists (select 1 from ${s.jobs} j
-          where j.queue = $1 and j.state in ('waiting', 'delayed')
-            and j.run_at <= (select now from clock))
+  (exists (select 1 from ${s.jobs} j
+           where j.queue = $1 and j.state in ('waiting', 'delayed') and j.grp is null
+             and j.run_at <= (select now from clock))
+   or exists (select 1 from ${s.groups} g
+              where g.queue = $1 and g.grp <> '' and g.turn is not null and not g.capped
+                and g.turn <= (select now_us from clock)))
   and not coalesce((select paused from q), false)
   and coalesce((select concurrency > ${s.activeCount}($1) from q where concurrency is not null),
                true)

@@ -1,7 +1,8 @@
 import type { JobFilter } from "@queueflow/core";
 import type { Schema } from "../schema.js";
 import { filterSql, Params, STATE_SQL, wholeMs } from "./filter.js";
-import { LIVE_STATES, NOW_MS, type Statement, statementName } from "./statement.js";
+import { announceGroups } from "./groups.js";
+import { CLOCK_CTE, LIVE_STATES, NOW_MS, type Statement, statementName } from "./statement.js";
 
 /** Milliseconds per finish-hour bucket of `dead_letter_hours`. */
 const HOUR_MS = 3_600_000;
@@ -123,7 +124,7 @@ export function retryJobs(s: Schema, p: RetryParams): Statement {
   return {
     name: statementName(s, "retry"),
     text: `
-with clock as materialized (select ${NOW_MS} as now),
+with ${CLOCK_CTE},
 locked as materialized (
   select j.queue, j.id, j.dedup_key from ${s.jobs} j
   where j.queue = $1 and j.id = any($2::text[]) and j.state in ('dead', 'cancelled')
@@ -151,8 +152,9 @@ revived as (
     state_seq = nextval(${s.stateSeq})
   from candidates k cross join clock c
   where j.queue = k.queue and j.id = k.id and (k.dedup_key is null or k.rn = 1)
-  returning j.id
+  returning j.id, j.queue, j.grp, j.run_at
 ),
+${announceGroups(s, "revived")},
 notified as (
   select pg_notify(${s.channelLiteral}, $1) where exists (select 1 from revived)
 )

@@ -1,8 +1,8 @@
 import type { Schema } from "../schema.js";
+import { announceGroups, announceLane } from "./groups.js";
 import {
+  CLOCK_CTE,
   jobColumns,
-  LIVE_STATES,
-  NOW_MS,
   rawJobColumns,
   type Statement,
   statementName,
@@ -22,6 +22,14 @@ import {
  *
  * Inserting waiting jobs notifies the schema's channel inside the statement, so inside a
  * caller's transaction the wake-up is sent at commit and a rollback sends nothing.
+ *
+ * Dedup modes: a `throttle` row whose key has an open window (`throttle_until`, set by the add
+ * that created a throttled job, index `jobs_throttle`) resolves to that job, in any state. A
+ * `debounce` row updates the key's waiting or delayed holder (payload, due time; fenced on
+ * the state, so a holder claimed meanwhile is left alone and the row resolves to nothing, to
+ * be re-run) and inserts only when the snapshot has no such holder. An active debounce job
+ * does not hold its key in `jobs_dedup_holder`, so the insert then creates the next job.
+ * Grouped jobs announce their group's turn (see `announceGroups`).
  */
 /** The columns an enqueue result row carries, as named by `rawJobColumns`/`jobColumns`. */
 const RESULT_COLUMNS = [
@@ -48,6 +56,7 @@ const RESULT_COLUMNS = [
   "result",
   "errors",
   "stalls",
+  "grp",
 ];
 
 export function enqueueJobs(s: Schema, jobs: string): Statement {
@@ -56,53 +65,103 @@ export function enqueueJobs(s: Schema, jobs: string): Statement {
   return {
     name: statementName(s, "enqueue"),
     text: `
-with clock as materialized (select ${NOW_MS} as now),
+with ${CLOCK_CTE},
 input as materialized (
   select x.*, row_number() over (partition by x.queue, x.id, x.dedup_key order by x.ord) = 1
     as first
   from jsonb_to_recordset($1::jsonb) as x(
     ord int, id text, queue text, name text, payload jsonb, priority int, max_attempts int,
     backoff jsonb, timeout_ms bigint, dedup_key text, metadata jsonb, delay_ms bigint,
-    run_at bigint)
+    run_at bigint, grp text, dedup_mode text, dedup_ttl_ms bigint)
+),
+throttled as materialized (
+  select i.ord, t.queue, t.id from input i cross join lateral (
+    select e.queue, e.id from ${s.jobs} e
+    where e.queue = i.queue and e.dedup_key = i.dedup_key and e.throttle_until is not null
+      and e.throttle_until > (select now from clock)
+    order by e.throttle_until desc limit 1) t
+  where i.dedup_mode = 'throttle'
+),
+debounced as (
+  update ${s.jobs} j set payload = coalesce(i.payload, 'null'::jsonb),
+    run_at = coalesce(i.run_at, c.now + i.delay_ms),
+    state = case when coalesce(i.run_at, c.now + i.delay_ms) > c.now then 'delayed'
+                 else 'waiting' end,
+    state_seq = case
+      when (coalesce(i.run_at, c.now + i.delay_ms) > c.now) = (j.state = 'delayed')
+        then j.state_seq
+      else nextval(${s.stateSeq}) end
+  from input i cross join clock c
+  where i.dedup_mode = 'debounce' and j.queue = i.queue and j.dedup_key = i.dedup_key
+    and j.state in ('waiting', 'delayed')
+  returning ${raw("j")}
 ),
 inserted as (
   insert into ${s.jobs} as j (queue, id, name, payload, state, priority, max_attempts,
-    backoff, timeout_ms, dedup_key, metadata, created_at, run_at)
+    backoff, timeout_ms, dedup_key, metadata, created_at, run_at, grp, dedup_mode,
+    throttle_until)
   select i.queue, i.id, i.name, coalesce(i.payload, 'null'::jsonb),
     case when coalesce(i.run_at, c.now + i.delay_ms) > c.now then 'delayed' else 'waiting' end,
     i.priority, i.max_attempts, i.backoff, i.timeout_ms, i.dedup_key,
-    coalesce(i.metadata, '{}'::jsonb), c.now, coalesce(i.run_at, c.now + i.delay_ms)
+    coalesce(i.metadata, '{}'::jsonb), c.now, coalesce(i.run_at, c.now + i.delay_ms), i.grp,
+    i.dedup_mode, case when i.dedup_mode = 'throttle' then c.now + i.dedup_ttl_ms end
   from input i cross join clock c
+  where not exists (select 1 from throttled t where t.ord = i.ord)
+    and (i.dedup_mode is distinct from 'debounce' or not exists (
+      select 1 from ${s.jobs} h
+      where h.queue = i.queue and h.dedup_key = i.dedup_key and h.state in ('waiting', 'delayed')))
   order by i.ord
   on conflict do nothing
   returning ${raw("j")}
 ),
+moved as (
+  select queue, grp, run_at from inserted where grp is not null
+  union all
+  select queue, grp, run_at from debounced where grp is not null
+),
+${announceGroups(s, "moved")},
+${announceLane(s, "inserted")},
 notified as (
   select pg_notify(${s.channelLiteral}, w.queue)
-  from (select distinct queue from inserted where state = 'waiting') w
+  from (select distinct queue from inserted where state = 'waiting'
+        union select queue from debounced where state = 'waiting') w
 ),
 candidates as (
-  select true as fresh, ${raw("n")} from inserted n
+  select 'new' as src, ${raw("n")} from inserted n
   union all
-  select false, ${existing("e")} from ${s.jobs} e
+  select 'deb', ${raw("d")} from debounced d
+  union all
+  select 'old', ${existing("e")} from ${s.jobs} e
   where (e.queue, e.id) in (select queue, id from input)
   union all
-  select false, ${existing("e")} from ${s.jobs} e
-  where e.state in ${LIVE_STATES}
-    and (e.queue, e.dedup_key) in (select queue, dedup_key from input where dedup_key is not null)
+  select 'old', ${existing("e")} from ${s.jobs} e
+  where (e.state in ('waiting', 'delayed')
+         or (e.state = 'active' and e.dedup_mode is distinct from 'debounce'))
+    and (e.queue, e.dedup_key) in (
+      select queue, dedup_key from input
+      where dedup_key is not null and dedup_mode is distinct from 'debounce')
+  union all
+  select 'thr', ${existing("e")} from ${s.jobs} e
+  where (e.queue, e.id) in (select queue, id from throttled)
 ),
 matches as (
-  select i.ord, c.fresh and i.first and c.dedup_key is not distinct from i.dedup_key as created,
-    case when c.fresh and i.first and c.dedup_key is not distinct from i.dedup_key then 1
-         when c.fresh then 2 else 3 end as rank, c.*
+  select i.ord, c.src = 'new' and i.first and c.dedup_key is not distinct from i.dedup_key
+    as created,
+    case when c.src = 'new' and i.first and c.dedup_key is not distinct from i.dedup_key then 1
+         when c.src = 'new' then 2 else 3 end as rank, c.*
   from input i join candidates c on c.queue = i.queue and c.id = i.id
   union all
-  select i.ord, false, case when c.fresh then 4 else 5 end, c.*
+  select i.ord, false,
+    case c.src when 'new' then 4 when 'deb' then 4 when 'old' then 5 else 6 end, c.*
   from input i join candidates c
     on i.dedup_key is not null and c.queue = i.queue and c.dedup_key = i.dedup_key
+      and case when i.dedup_mode = 'debounce' then c.src in ('new', 'deb')
+               when i.dedup_mode = 'throttle' then true
+               else c.src in ('new', 'old') end
 )
 select distinct on (i.ord) i.ord, m.created, ${RESULT_COLUMNS.map((c) => `m.${c}`).join(", ")},
-  (select count(*) from notified) as notified
+  (select count(*) from notified) as notified,
+  (select count(*) from announced) + (select count(*) from announced_lanes) as announced
 from input i
 left join matches m on m.ord = i.ord
 order by i.ord, m.rank`,

@@ -1,5 +1,6 @@
 import type { Schema } from "../schema.js";
-import { NOW_MS, type Statement, statementName } from "./statement.js";
+import { releaseGroups } from "./groups.js";
+import { CLOCK_CTE, NOW_MS, type Statement, statementName } from "./statement.js";
 
 /**
  * Apply a batch of settlements in one statement; `settlements` is a JSON array of
@@ -16,7 +17,7 @@ export function settleJobs(s: Schema, queue: string, settlements: string): State
   return {
     name: statementName(s, "settle"),
     text: `
-with clock as materialized (select ${NOW_MS} as now),
+with ${CLOCK_CTE},
 input as (
   select * from jsonb_to_recordset($2::jsonb) as x(
     ord int, id text, token text, kind text, result jsonb, error jsonb, delay_ms bigint)
@@ -44,12 +45,14 @@ settled as (
     state_seq = nextval(${s.stateSeq})
   from input i cross join clock c
   where j.queue = $1 and j.id = i.id and j.state = 'active' and j.lease_token::text = i.token
-  returning j.id, j.state
+  returning j.id, j.state, j.grp, j.run_at
 ),
+${releaseGroups(s, "settled")},
 notified as (
   select pg_notify(${s.channelLiteral}, $1)
   where exists (select 1 from settled where state = 'waiting')
-     or exists (select 1 from ${s.queues} where queue = $1 and concurrency is not null)
+     or exists (select 1 from ${s.queues}
+                where queue = $1 and (concurrency is not null or group_concurrency is not null))
 )
 select st.id, (select count(*) from notified) as notified from settled st`,
     values: [queue, settlements],
@@ -102,7 +105,7 @@ export function cancelJob(s: Schema, queue: string, id: string): Statement {
   return {
     name: statementName(s, "cancel"),
     text: `
-with clock as materialized (select ${NOW_MS} as now),
+with ${CLOCK_CTE},
 prior as materialized (
   select case when state = 'delayed' and run_at <= (select now from clock) then 'waiting'
               else state end as state
@@ -113,12 +116,16 @@ cancelled as (
     lease_expires_at = null, state_seq = nextval(${s.stateSeq})
   from clock c
   where j.queue = $1 and j.id = $2 and j.state in ('waiting', 'delayed', 'active')
-  returning 1
+  returning j.grp, j.run_at, j.state,
+    (select p.state from prior p) = 'active' as was_active
 ),
+left_active as (select c.* from cancelled c where c.was_active),
+${releaseGroups(s, "left_active")},
 notified as (
   select pg_notify(${s.channelLiteral}, $1)
   where exists (select 1 from cancelled) and (select state from prior) = 'active'
-    and exists (select 1 from ${s.queues} where queue = $1 and concurrency is not null)
+    and exists (select 1 from ${s.queues}
+                where queue = $1 and (concurrency is not null or group_concurrency is not null))
 )
 select (select count(*) from cancelled) > 0 as cancelled, (select state from prior) as prior,
   (select count(*) from notified) as notified`,
@@ -141,7 +148,7 @@ export function recoverStalled(
   return {
     name: statementName(s, "recover"),
     text: `
-with clock as materialized (select ${NOW_MS} as now),
+with ${CLOCK_CTE},
 expired as materialized (
   select j.queue, j.id from ${s.jobs} j
   where j.queue = $1 and j.state = 'active' and j.lease_expires_at < (select now from clock)
@@ -169,13 +176,15 @@ moved as (
     state_seq = nextval(${s.stateSeq})
   from expired e cross join clock c
   where j.queue = e.queue and j.id = e.id
-  returning j.id, j.state, j.seq
+  returning j.id, j.state, j.seq, j.grp, j.run_at
 ),
+${releaseGroups(s, "moved")},
 notified as (
   select pg_notify(${s.channelLiteral}, $1)
   where exists (select 1 from moved where state = 'waiting')
      or (exists (select 1 from moved)
-         and exists (select 1 from ${s.queues} where queue = $1 and concurrency is not null))
+         and exists (select 1 from ${s.queues}
+                     where queue = $1 and (concurrency is not null or group_concurrency is not null)))
 )
 select m.id, m.state, (select count(*) from notified) as notified from moved m order by m.seq`,
     values: [queue, maxStalls, limit],

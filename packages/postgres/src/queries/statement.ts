@@ -14,6 +14,13 @@ export interface Statement {
  * caller's long transaction must not stamp jobs with the transaction's start time. */
 export const NOW_MS = "floor(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
+/** A `clock` CTE with `now` (ms) and `now_us` (µs, the unit of group turns) from one reading. */
+export const CLOCK_CTE = `clock as materialized (
+  select floor(extract(epoch from ck.t) * 1000)::bigint as now,
+    floor(extract(epoch from ck.t) * 1000000)::bigint as now_us
+  from (select clock_timestamp() as t) ck
+)`;
+
 /** Statement name unique per schema, so two adapters on one connection never clash. */
 export function statementName(s: Schema, op: string): string {
   return `qf_${op}_${s.name}`;
@@ -30,7 +37,7 @@ export function jobColumns(j: string, now: string): string {
     ${j}.priority, ${j}.attempts, ${j}.max_attempts, ${j}.backoff, ${j}.timeout_ms,
     ${j}.dedup_key, ${j}.metadata, ${j}.created_at, ${j}.run_at, ${j}.started_at,
     ${j}.finished_at, ${j}.lease_token::text as lease_token, ${j}.lease_expires_at,
-    ${j}.worker_id, ${j}.progress, ${j}.result, ${j}.errors, ${j}.stalls`;
+    ${j}.worker_id, ${j}.progress, ${j}.result, ${j}.errors, ${j}.stalls, ${j}.grp`;
 }
 
 /** The job columns of alias `j` as stored (for RETURNING, where the stored state is current). */
@@ -39,8 +46,11 @@ export function rawJobColumns(j: string): string {
     ${j}.priority, ${j}.attempts, ${j}.max_attempts, ${j}.backoff, ${j}.timeout_ms,
     ${j}.dedup_key, ${j}.metadata, ${j}.created_at, ${j}.run_at, ${j}.started_at,
     ${j}.finished_at, ${j}.lease_token::text as lease_token, ${j}.lease_expires_at,
-    ${j}.worker_id, ${j}.progress, ${j}.result, ${j}.errors, ${j}.stalls`;
+    ${j}.worker_id, ${j}.progress, ${j}.result, ${j}.errors, ${j}.stalls, ${j}.grp`;
 }
 
-/** States that hold a dedup key (must match the jobs_dedup index predicate). */
+/**
+ * States whose jobs may hold a dedup key (replay skips a job whose key one of them holds; the
+ * `jobs_dedup_holder` index exempts an active debounce job, so this check is the stricter one).
+ */
 export const LIVE_STATES = "('waiting', 'delayed', 'active')";
