@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import {
   isQueueFlowError,
@@ -123,6 +123,29 @@ describe("Worker", () => {
     expect(done?.attempts).toBe(1);
     expect(done?.errors[0]?.name).toBe("UnrecoverableError");
     expect(done?.errors[0]?.errorClass).toBe("unrecoverable");
+  });
+
+  it("with handleSignals, closes gracefully on SIGTERM, then re-raises the signal", async () => {
+    const { queue, start } = setup();
+    const running = await queue.add("slow", { ms: 200 });
+    const kill = vi.spyOn(process, "kill").mockImplementation(() => true);
+    const listenersBefore = process.listenerCount("SIGTERM");
+    try {
+      const w = start({ handleSignals: true });
+      await waitFor(async () => (await queue.getJob(running.id))?.state === "active");
+      const closed = new Promise<void>((resolve) => w.once("closed", () => resolve()));
+      // Deliver the signal to the handler only: a real one would end the test runner.
+      process.emit("SIGTERM", "SIGTERM");
+      await closed;
+      await waitFor(() => kill.mock.calls.length > 0);
+      expect(kill).toHaveBeenCalledWith(process.pid, "SIGTERM");
+      expect((await queue.getJob(running.id))?.state).toBe("completed");
+      const later = await queue.add("slow", { ms: 1 });
+      expect((await queue.getJob(later.id))?.state).toBe("waiting");
+      expect(process.listenerCount("SIGTERM")).toBe(listenersBefore);
+    } finally {
+      kill.mockRestore();
+    }
   });
 
   it("gives the event loop a turn while draining a long queue of quick jobs", async () => {
