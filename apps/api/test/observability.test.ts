@@ -61,6 +61,54 @@ describe("metrics and docs", () => {
     expect(await page.text()).toContain("swagger");
   });
 
+  it("describes a 2xx response body for every route under /api", async () => {
+    type Media = Record<string, { schema?: Record<string, unknown> }>;
+    type Operation = { responses?: Record<string, { content?: Media }> };
+    const doc = await stack.call<{ paths: Record<string, Record<string, Operation>> }>(
+      "/docs/json",
+      { scope: "none" },
+    );
+    const operations = Object.entries(doc.body.paths)
+      .filter(([path]) => path.startsWith("/api/"))
+      .flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, op]) => ({ route: `${method} ${path}`, op })),
+      );
+    // Every route of the README's table (HEAD routes Fastify adds are not listed).
+    expect(operations.length).toBeGreaterThanOrEqual(23);
+    const undescribed = operations
+      .filter(({ op }) => {
+        const ok = Object.entries(op.responses ?? {}).filter(([status]) => /^2/.test(status));
+        // A schema that says something: a type, properties or alternatives, not `{}`.
+        return !ok.some(([, r]) =>
+          Object.values(r.content ?? {}).some(
+            (m) =>
+              m.schema !== undefined &&
+              ["type", "properties", "anyOf", "oneOf"].some((k) => k in m.schema!),
+          ),
+        );
+      })
+      .map(({ route }) => route);
+    expect(undescribed).toEqual([]);
+    // Spot checks: a job's fields, and the dead-letter stats.
+    const schemaOf = (path: string, method: string) =>
+      Object.entries(doc.body.paths[path]?.[method]?.responses ?? {}).find(([s]) =>
+        /^2/.test(s),
+      )?.[1].content?.["application/json"]?.schema as
+        | { properties?: Record<string, { properties?: Record<string, unknown> }> }
+        | undefined;
+    const job = schemaOf("/api/queues/{queue}/jobs/{id}", "get")?.properties?.job?.properties;
+    expect(Object.keys(job ?? {})).toEqual(
+      expect.arrayContaining(["id", "state", "payload", "attempts", "errors", "createdAt"]),
+    );
+    expect(job).not.toHaveProperty("leaseToken");
+    expect(Object.keys(schemaOf("/api/dead-letters/stats", "get")?.properties ?? {})).toEqual(
+      expect.arrayContaining(["total", "byQueue", "byErrorClass", "byAge"]),
+    );
+    expect(
+      doc.body.paths["/api/events"]?.get?.responses?.["2XX"]?.content?.["text/event-stream"],
+    ).toBeDefined();
+  });
+
   it("lists the job types with their payload schemas", async () => {
     const r = await stack.call<{
       jobTypes: { name: string; queue: string; payloadSchema: { type: string } }[];

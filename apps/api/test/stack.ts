@@ -29,9 +29,12 @@ export interface JobResponse {
   job: JobView;
 }
 
-export type StoreKind = "memory" | "redis" | "postgres";
+export type StoreKind = "memory" | "redis" | "postgres" | "mongo";
 
-/** A store of this test's own: a fresh key prefix (Redis) or schema (PostgreSQL). */
+/**
+ * A store of this test's own: a fresh key prefix (Redis), schema (PostgreSQL) or collection
+ * prefix (MongoDB).
+ */
 export function testStore(
   kind: StoreKind,
   url?: string,
@@ -51,6 +54,29 @@ export function testStore(
           cursor = next;
         } while (cursor !== "0");
         client.disconnect();
+      },
+    };
+  }
+  if (kind === "mongo") {
+    const mongoUrl = url ?? process.env.MONGO_URL!;
+    const config: StoreConfig = { kind, url: mongoUrl, namespace };
+    return {
+      config,
+      drop: async () => {
+        // Through the adapter the app uses (its `database` is the driver's Db), so the test
+        // needs no driver of its own; the kit prefixes collections with `<namespace>_`.
+        const adapter = (await openStore(config)) as unknown as StorageAdapter & {
+          database: {
+            collections(): Promise<{ collectionName: string; drop(): Promise<unknown> }[]>;
+          };
+        };
+        try {
+          for (const c of await adapter.database.collections()) {
+            if (c.collectionName.startsWith(`${namespace}_`)) await c.drop();
+          }
+        } finally {
+          await adapter.close();
+        }
       },
     };
   }

@@ -52,13 +52,21 @@ export function startAutoscaling(
       queue: worker.queue,
       strategy,
       actuator: concurrencyActuator(worker),
-      guards: { minWorkers: config.min, maxWorkers: config.max },
+      guards: {
+        minWorkers: config.min,
+        maxWorkers: config.max,
+        scaleDown: { stabilizationWindowMs: config.scaleDownWindowMs },
+      },
       intervalMs: config.intervalMs,
       track: [worker],
       metrics,
     });
     scaler.on("scaled", (from, to, decision) =>
       log.info({ queue: worker.queue, from, to, reason: decision.reason }, "concurrency scaled"),
+    );
+    // A failed evaluation (the store away) keeps the current concurrency; the next one retries.
+    scaler.on("error", (err) =>
+      log.warn({ queue: worker.queue, err }, "autoscaling evaluation failed"),
     );
     scaler.start();
     return scaler;

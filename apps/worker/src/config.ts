@@ -53,6 +53,8 @@ export const workerEnvSchema = z
     AUTOSCALE_MAX_CONCURRENCY: intVar(32, 1, 1_000),
     AUTOSCALE_TARGET_WAIT_MS: intVar(30_000, 100, 86_400_000),
     AUTOSCALE_INTERVAL_MS: intVar(5_000, 100, 600_000),
+    /** Scale down only to the highest recommendation of this window (the HPA's 300 s). */
+    AUTOSCALE_SCALE_DOWN_WINDOW_MS: intVar(300_000, 0, 3_600_000),
     OTEL_EXPORTER_OTLP_ENDPOINT: urlVar(["http", "https"]).optional(),
     OTEL_SERVICE_NAME: z.string().min(1).max(100).default("queueflow-worker"),
   })
@@ -86,6 +88,7 @@ export interface WorkerConfig {
     max: number;
     targetWaitMs: number;
     intervalMs: number;
+    scaleDownWindowMs: number;
   };
   otel: { endpoint: string | undefined; serviceName: string };
   logLevel: string;
@@ -123,6 +126,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       max: e.AUTOSCALE_MAX_CONCURRENCY,
       targetWaitMs: e.AUTOSCALE_TARGET_WAIT_MS,
       intervalMs: e.AUTOSCALE_INTERVAL_MS,
+      scaleDownWindowMs: e.AUTOSCALE_SCALE_DOWN_WINDOW_MS,
     },
     otel: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     logLevel: e.LOG_LEVEL,

@@ -102,6 +102,22 @@ describe("SIGTERM with jobs in flight (worker process on Redis)", () => {
     expect(states.every((s) => s === "completed" || s === "waiting")).toBe(true);
     expect(afterStop.every((j) => j?.errors.length === 0)).toBe(true);
     expect(first.output()).toContain("workers closed");
+    // Claims no more: every job that ran started before the worker logged the signal (the
+    // store's clock and the log's are this host's). A worker that kept claiming until the
+    // queue was empty would fail here, not only a slow one.
+    const stoppingAt = first
+      .output()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { msg?: string; time?: number })
+      .find((l) => l.msg === "shutting down")?.time;
+    expect(stoppingAt, first.output()).toEqual(expect.any(Number));
+    const started = afterStop.filter((j) => j?.startedAt != null).map((j) => j!.startedAt!);
+    expect(started.length).toBeGreaterThanOrEqual(2);
+    for (const at of started) expect(at).toBeLessThanOrEqual(stoppingAt!);
+    expect(
+      afterStop.filter((j) => j?.state === "waiting").every((j) => j?.startedAt === null),
+    ).toBe(true);
 
     const second = startWorkerProcess(env);
     try {

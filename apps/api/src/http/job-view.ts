@@ -1,4 +1,6 @@
 import { type Job, type JobRecord, latestErrorClass } from "@queueflow/core";
+import type { z } from "zod";
+import type { deadLetterViewSchema, jobViewSchema } from "./responses.js";
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -8,7 +10,7 @@ function iso(ms: number | null): string | null {
  * A job as the API shows it. The lease token is left out (it fences settles; no client needs
  * it) and so are error stacks (they reveal the worker's file layout); times are ISO strings.
  */
-export function jobView(job: Job) {
+export function jobView(job: Job): JobView {
   return {
     id: job.id,
     queue: job.queue,
@@ -39,9 +41,9 @@ export function jobView(job: Job) {
   };
 }
 
-export type JobView = ReturnType<typeof jobView>;
+export type JobView = z.output<typeof jobViewSchema>;
 
 /** A dead job: its view, plus the class of its latest error (what filters and stats use). */
-export function deadLetterView(job: JobRecord) {
+export function deadLetterView(job: JobRecord): z.output<typeof deadLetterViewSchema> {
   return { ...jobView(job as Job), errorClass: latestErrorClass(job.errors) ?? "unknown" };
 }

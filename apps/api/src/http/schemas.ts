@@ -33,12 +33,17 @@ export const errorBody = z.object({
 });
 
 /**
- * Response schemas for the OpenAPI document: the listed error statuses, each an
- * {@link errorBody}, and any 2xx body.
+ * Response schemas of a route: its success body under `2xx` (a zod schema, or a non-JSON
+ * `content` description such as the event stream's), and each listed error status as an
+ * {@link errorBody}. They feed the OpenAPI document, and the serializer checks every answer
+ * against them.
  */
-export function responses(...statuses: number[]) {
+export function responses<S extends z.ZodType | { description: string; content: object }>(
+  success: S,
+  ...statuses: number[]
+) {
   return {
-    "2xx": z.unknown(),
+    "2xx": success,
     ...Object.fromEntries(statuses.map((s) => [s, errorBody])),
-  } as Record<"2xx", z.ZodUnknown> & Record<number, typeof errorBody>;
+  } as Record<"2xx", S> & Record<number, typeof errorBody>;
 }

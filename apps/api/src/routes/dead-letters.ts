@@ -5,6 +5,13 @@ import type { ApiContext } from "../context.js";
 import { replayView, statsView, validatedPatch } from "../dead-letters.js";
 import { ApiError } from "../http/errors.js";
 import { deadLetterView } from "../http/job-view.js";
+import {
+  deadLetterPage,
+  deadLetterResponse,
+  deadLetterStats,
+  purgeResponse,
+  replayResponse,
+} from "../http/responses.js";
 import { jobParams, responses } from "../http/schemas.js";
 
 // Every filter field is a typed value held to a small alphabet, so nothing shaped like a
@@ -109,7 +116,7 @@ export function patchProblem(patch: unknown, maxBytes: number): string | null {
   return bytes > maxBytes ? `patch is ${bytes} bytes of JSON, over ${maxBytes}` : null;
 }
 
-const errors = responses(400, 401, 403, 404, 413, 422);
+const ERRORS = [400, 401, 403, 404, 413, 422];
 
 /**
  * Dead letters across the catalog's queues, through @queueflow/dlq: list with typed filters
@@ -150,7 +157,7 @@ export const deadLetterRoutes =
             "Queue by queue in catalog order, oldest death first. Filters: queue (comma-separated), name, errorClass and errorName (of the latest error), failedAfter (inclusive) and failedBefore (exclusive) as ms since the epoch or ISO 8601, minAttempts/maxAttempts. nextCursor is only valid with the same filters.",
           security: [{ apiKey: [] }],
           querystring: listQuery,
-          response: errors,
+          response: responses(deadLetterPage, ...ERRORS),
         },
       },
       async (request) => {
@@ -173,7 +180,7 @@ export const deadLetterRoutes =
           summary: "Dead-letter totals by queue, job type, error class and error name, and ages",
           description: "Computed by the store from its counters: no dead job is read.",
           security: [{ apiKey: [] }],
-          response: errors,
+          response: responses(deadLetterStats, ...ERRORS),
         },
       },
       async () => statsView(await dlq.stats()),
@@ -188,7 +195,7 @@ export const deadLetterRoutes =
           summary: "One dead job with its error history",
           security: [{ apiKey: [] }],
           params: jobParams,
-          response: errors,
+          response: responses(deadLetterResponse, ...ERRORS),
         },
       },
       async (request) => {
@@ -224,7 +231,7 @@ export const deadLetterRoutes =
             maxJobs: z.number().int().min(1).max(10_000).default(1_000),
             cursor: cursor.optional(),
           }),
-          response: errors,
+          response: responses(replayResponse, ...ERRORS),
         },
       },
       async (request) => {
@@ -259,7 +266,7 @@ export const deadLetterRoutes =
               maxAttempts: z.number().int().min(1).max(25).optional(),
             })
             .nullish(),
-          response: errors,
+          response: responses(replayResponse, ...ERRORS),
         },
       },
       async (request) => {
@@ -303,7 +310,7 @@ export const deadLetterRoutes =
             asOf: asOf.optional(),
             maxJobs: z.number().int().min(1).max(100_000).default(10_000),
           }),
-          response: errors,
+          response: responses(purgeResponse, ...ERRORS),
         },
       },
       async (request) => {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiContext } from "../context.js";
 import { ApiError } from "../http/errors.js";
+import { eventStream } from "../http/responses.js";
 import { jobIdPattern, responses } from "../http/schemas.js";
 
 const HEARTBEAT_MS = 15_000;
@@ -46,7 +47,7 @@ export const eventRoutes =
             "Events: job:added, queue:paused, queue:resumed and, for workers in this process, job:active, job:progress, job:completed, job:failed, job:retrying, job:dead; from the store every EVENTS_POLL_MS (so changes made by any process show): queue:counts for each watched queue and job:state for each job named in `job` (which needs exactly one `queue`). Each event's data is JSON: { type, queue, jobId?, at, data }.",
           security: [{ apiKey: [] }],
           querystring: query,
-          response: responses(400, 401, 403, 404),
+          response: responses(eventStream, 400, 401, 403, 404),
         },
       },
       async (request, reply) => {

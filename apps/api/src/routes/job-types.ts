@@ -2,14 +2,17 @@ import { JOB_TYPES } from "@queueflow/app-kit";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiContext } from "../context.js";
+import { jobTypeList } from "../http/responses.js";
+import { responses } from "../http/schemas.js";
 
 // Computed once: the catalog does not change while the process runs.
 const catalog = JOB_TYPES.map((t) => ({
   name: t.name,
   queue: t.queue,
   description: t.description,
-  defaults: t.defaults,
-  payloadSchema: z.toJSONSchema(t.payload, { io: "input" }),
+  // Plain JSON data; typed as records for the response schema.
+  defaults: t.defaults as Record<string, unknown>,
+  payloadSchema: z.toJSONSchema(t.payload, { io: "input" }) as Record<string, unknown>,
 }));
 
 /** The job catalog with each payload's JSON Schema, so clients can validate before sending. */
@@ -24,6 +27,7 @@ export const jobTypeRoutes =
           tags: ["jobs"],
           summary: "The job types, their queues, defaults and payload JSON Schemas",
           security: [{ apiKey: [] }],
+          response: responses(jobTypeList, 401, 403),
         },
       },
       async () => ({ jobTypes: catalog }),

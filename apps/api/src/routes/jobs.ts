@@ -3,6 +3,14 @@ import { z } from "zod";
 import type { ApiContext } from "../context.js";
 import { ApiError } from "../http/errors.js";
 import { jobView } from "../http/job-view.js";
+import {
+  cancelResponse,
+  jobPage,
+  jobResponse,
+  promoteResponse,
+  removedResponse,
+  retryResponse,
+} from "../http/responses.js";
 import { jobParams, jobStates, queueParam, responses } from "../http/schemas.js";
 
 const listQuery = z.strictObject({
@@ -19,7 +27,7 @@ const listQuery = z.strictObject({
     .optional(),
 });
 
-const errors = responses(400, 401, 403, 404, 409);
+const ERRORS = [400, 401, 403, 404, 409];
 
 /** Inspect and manage single jobs. */
 export const jobRoutes =
@@ -38,7 +46,7 @@ export const jobRoutes =
           security: [{ apiKey: [] }],
           params: queueParam,
           querystring: listQuery,
-          response: errors,
+          response: responses(jobPage, ...ERRORS),
         },
       },
       async (request) => {
@@ -61,7 +69,7 @@ export const jobRoutes =
           summary: "Get a job with its attempts and error history",
           security: [{ apiKey: [] }],
           params: jobParams,
-          response: errors,
+          response: responses(jobResponse, ...ERRORS),
         },
       },
       async (request) => {
@@ -83,7 +91,7 @@ export const jobRoutes =
             "No payload patch: a patched payload would skip the job type's validation, so fix the cause and resubmit instead.",
           security: [{ apiKey: [] }],
           params: jobParams,
-          response: errors,
+          response: responses(retryResponse, ...ERRORS),
         },
       },
       async (request) => {
@@ -114,7 +122,7 @@ export const jobRoutes =
             "A running job's handler sees its signal abort at the worker's next heartbeat.",
           security: [{ apiKey: [] }],
           params: jobParams,
-          response: errors,
+          response: responses(cancelResponse, ...ERRORS),
         },
       },
       async (request) => {
@@ -133,7 +141,7 @@ export const jobRoutes =
           summary: "Make a delayed job due now",
           security: [{ apiKey: [] }],
           params: jobParams,
-          response: errors,
+          response: responses(promoteResponse, ...ERRORS),
         },
       },
       async (request) => {
@@ -157,7 +165,7 @@ export const jobRoutes =
           summary: "Remove a job that is not running",
           security: [{ apiKey: [] }],
           params: jobParams,
-          response: errors,
+          response: responses(removedResponse, ...ERRORS),
         },
       },
       async (request) => {

@@ -3,9 +3,10 @@ import type { Queue } from "@queueflow/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiContext } from "../context.js";
+import { cleanResponse, pausedResponse, queueList, queueSummary } from "../http/responses.js";
 import { queueParam, responses } from "../http/schemas.js";
 
-const errors = responses(400, 401, 403, 404);
+const ERRORS = [400, 401, 403, 404];
 
 const cleanBody = z.strictObject({
   state: z.enum(["completed", "dead", "cancelled"]),
@@ -45,7 +46,7 @@ export const queueRoutes =
           description:
             "throughput is completions per second over the last minute of reads, from the store's counts (every host's workers); null until two reads a second apart.",
           security: [{ apiKey: [] }],
-          response: errors,
+          response: responses(queueList, ...ERRORS),
         },
       },
       async () => ({ queues: await Promise.all(ctx.queues.all().map(summary)) }),
@@ -60,7 +61,7 @@ export const queueRoutes =
           summary: "One queue's counts per state and throughput",
           security: [{ apiKey: [] }],
           params: queueParam,
-          response: errors,
+          response: responses(queueSummary, ...ERRORS),
         },
       },
       async (request) => summary(ctx.queues.get(request.params.queue)),
@@ -79,7 +80,7 @@ export const queueRoutes =
                 : "Let workers claim again",
             security: [{ apiKey: [] }],
             params: queueParam,
-            response: errors,
+            response: responses(pausedResponse, ...ERRORS),
           },
         },
         async (request) => {
@@ -100,7 +101,7 @@ export const queueRoutes =
           security: [{ apiKey: [] }],
           params: queueParam,
           body: cleanBody,
-          response: errors,
+          response: responses(cleanResponse, ...ERRORS),
         },
       },
       async (request) => {

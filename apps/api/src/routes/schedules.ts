@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiContext } from "../context.js";
 import { ApiError } from "../http/errors.js";
+import { removedResponse, scheduleList, scheduleResponse } from "../http/responses.js";
 import { queueParam, responses, scheduleParams } from "../http/schemas.js";
 
 const when = z.union([
@@ -45,7 +46,7 @@ function scheduleView(s: ScheduleRecord) {
   };
 }
 
-const errors = responses(400, 401, 403, 404, 422);
+const ERRORS = [400, 401, 403, 404, 422];
 
 /** Cron, interval and one-off schedules; workers fire them, each run once. */
 export const scheduleRoutes =
@@ -60,7 +61,7 @@ export const scheduleRoutes =
           summary: "List a queue's schedules",
           security: [{ apiKey: [] }],
           params: queueParam,
-          response: errors,
+          response: responses(scheduleList, ...ERRORS),
         },
       },
       async (request) => ({
@@ -80,7 +81,7 @@ export const scheduleRoutes =
           security: [{ apiKey: [] }],
           params: scheduleParams,
           body: scheduleBody,
-          response: errors,
+          response: responses(scheduleResponse, ...ERRORS),
         },
       },
       async (request, reply) => {
@@ -120,7 +121,7 @@ export const scheduleRoutes =
           summary: "Delete a schedule",
           security: [{ apiKey: [] }],
           params: scheduleParams,
-          response: errors,
+          response: responses(removedResponse, ...ERRORS),
         },
       },
       async (request) => {

@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { ApiContext } from "../context.js";
 import { ApiError } from "../http/errors.js";
 import { jobView } from "../http/job-view.js";
+import { submitResponse } from "../http/responses.js";
 import { queueParam, responses } from "../http/schemas.js";
 
 // A caller-chosen id may not contain ":", which schedule firings' ids use: a client could
@@ -86,7 +87,7 @@ export const submitRoutes =
           security: [{ apiKey: [] }],
           params: queueParam,
           body: submitBody,
-          response: responses(400, 401, 403, 404, 413, 422, 429),
+          response: responses(submitResponse, 400, 401, 403, 404, 413, 422, 429),
         },
       },
       async (request, reply) => {
