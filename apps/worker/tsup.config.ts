@@ -1,9 +1,10 @@
 import { defineConfig } from "tsup";
 
-// One ESM file for the container: the private workspace kit (TypeScript source) is bundled in,
+// ESM files for the container: the private workspace kit (TypeScript source) is bundled in,
 // published dependencies stay in node_modules.
 export default defineConfig({
-  entry: ["src/main.ts"],
+  // pool-child.js is what the process pool forks (AUTOSCALE_MODE=processes), next to main.js.
+  entry: ["src/main.ts", "src/pool-child.ts"],
   format: ["esm"],
   target: "node20",
   platform: "node",

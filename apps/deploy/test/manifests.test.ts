@@ -169,7 +169,10 @@ describe("Dockerfiles", () => {
       expect(text).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
       expect(text).toContain(`--filter @queueflow/app-${app} deploy --prod`);
       const tsup = readFileSync(here(`../${app}/tsup.config.ts`), "utf8");
-      expect(tsup).toContain('entry: ["src/main.ts"]');
+      // The worker's bundle also holds what its process pool forks (AUTOSCALE_MODE=processes).
+      expect(tsup).toContain(
+        app === "worker" ? 'entry: ["src/main.ts", "src/pool-child.ts"]' : 'entry: ["src/main.ts"]',
+      );
     });
   }
 });

@@ -14,7 +14,8 @@ import type { StorageAdapter, Worker } from "@queueflow/core";
 import type { Registry } from "prom-client";
 import type { WorkerConfig } from "./config.js";
 
-function strategyOf(config: WorkerConfig["autoscale"]): Strategy | null {
+/** The configured strategy, or null when AUTOSCALE=off. */
+export function strategyOf(config: WorkerConfig["autoscale"]): Strategy | null {
   switch (config.strategy) {
     case "off":
       return null;
@@ -45,6 +46,11 @@ export function startAutoscaling(
 ): () => Promise<void> {
   const strategy = strategyOf(config);
   if (!strategy) return async () => {};
+  if (config.mode !== "concurrency") {
+    // The pool runs from the worker's main (startProcessPools); its children run at a fixed
+    // concurrency, so nothing in this process would be resized.
+    throw new Error(`startWorkers resizes concurrency only (AUTOSCALE_MODE=${config.mode})`);
+  }
   const metrics = new AutoscalerMetrics({ registry });
   const scalers = workers.map((worker) => {
     const scaler = new Autoscaler({

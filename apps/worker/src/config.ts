@@ -49,8 +49,15 @@ export const workerEnvSchema = z
         error: "must be off, slo, thresholds, aggressive, conservative or predictive",
       })
       .default("off"),
+    /** What the autoscaler resizes: each worker's concurrency, or a pool of child processes. */
+    AUTOSCALE_MODE: z
+      .enum(["concurrency", "processes"], { error: "must be concurrency or processes" })
+      .default("concurrency"),
     AUTOSCALE_MIN_CONCURRENCY: intVar(1, 0, 1_000),
     AUTOSCALE_MAX_CONCURRENCY: intVar(32, 1, 1_000),
+    /** Bounds of each queue's pool of child processes (AUTOSCALE_MODE=processes). */
+    AUTOSCALE_MIN_PROCESSES: intVar(1, 0, 256),
+    AUTOSCALE_MAX_PROCESSES: intVar(4, 1, 256),
     AUTOSCALE_TARGET_WAIT_MS: intVar(30_000, 100, 86_400_000),
     AUTOSCALE_INTERVAL_MS: intVar(5_000, 100, 600_000),
     /** Scale down only to the highest recommendation of this window (the HPA's 300 s). */
@@ -66,6 +73,30 @@ export const workerEnvSchema = z
         path: ["AUTOSCALE_MIN_CONCURRENCY"],
         message: "must not exceed AUTOSCALE_MAX_CONCURRENCY",
       });
+    }
+    if (value.AUTOSCALE_MODE === "processes") {
+      if (value.QUEUEFLOW_STORE === "memory") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["AUTOSCALE_MODE"],
+          message:
+            "processes needs a shared store: the memory store lives in one process, so child processes could not see its jobs; set QUEUEFLOW_STORE to redis, postgres or mongo",
+        });
+      }
+      if (value.AUTOSCALE === "off") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["AUTOSCALE_MODE"],
+          message: "processes needs a strategy: set AUTOSCALE (slo, thresholds, …) too",
+        });
+      }
+      if (value.AUTOSCALE_MIN_PROCESSES > value.AUTOSCALE_MAX_PROCESSES) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["AUTOSCALE_MIN_PROCESSES"],
+          message: "must not exceed AUTOSCALE_MAX_PROCESSES",
+        });
+      }
     }
   });
 
@@ -84,8 +115,16 @@ export interface WorkerConfig {
   retention: { completedMs?: number; deadMs?: number };
   autoscale: {
     strategy: z.output<typeof workerEnvSchema>["AUTOSCALE"];
+    /**
+     * `concurrency`: resize each worker's concurrency within min/max. `processes`: resize a
+     * pool of child processes per queue within minProcesses/maxProcesses, each child working
+     * that queue at the fixed WORKER_CONCURRENCY.
+     */
+    mode: z.output<typeof workerEnvSchema>["AUTOSCALE_MODE"];
     min: number;
     max: number;
+    minProcesses: number;
+    maxProcesses: number;
     targetWaitMs: number;
     intervalMs: number;
     scaleDownWindowMs: number;
@@ -122,8 +161,11 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     },
     autoscale: {
       strategy: e.AUTOSCALE,
+      mode: e.AUTOSCALE_MODE,
       min: e.AUTOSCALE_MIN_CONCURRENCY,
       max: e.AUTOSCALE_MAX_CONCURRENCY,
+      minProcesses: e.AUTOSCALE_MIN_PROCESSES,
+      maxProcesses: e.AUTOSCALE_MAX_PROCESSES,
       targetWaitMs: e.AUTOSCALE_TARGET_WAIT_MS,
       intervalMs: e.AUTOSCALE_INTERVAL_MS,
       scaleDownWindowMs: e.AUTOSCALE_SCALE_DOWN_WINDOW_MS,

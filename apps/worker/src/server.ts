@@ -1,14 +1,15 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { isQueueName, type JobMetrics } from "@queueflow/app-kit";
+import { isQueueName } from "@queueflow/app-kit";
 import { kedaDocument } from "@queueflow/autoscaler";
 import type { StorageAdapter } from "@queueflow/core";
-import type { WorkerRuntime } from "./runtime.js";
 
 export interface WorkerServerOptions {
   adapter: StorageAdapter;
-  runtime: WorkerRuntime;
-  metrics: JobMetrics;
+  /** The workers of this process, or (AUTOSCALE_MODE=processes) the pools of child processes. */
+  runtime: { status(): object[] };
+  /** A prom-client registry, or anything that renders an exposition the same way. */
+  metrics: { registry: { metrics(): Promise<string>; contentType: string } };
   /** True once shutdown began: readiness fails so no new traffic is routed here. */
   stopping: () => boolean;
 }
@@ -58,12 +59,17 @@ export function createWorkerServer(o: WorkerServerOptions): Server {
           return send(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready" });
         }
         case "/health": {
+          // A process pool lists its pools (children per queue); otherwise this process's workers.
+          const statusKey = "pools" in o.runtime ? "pools" : "workers";
           const store = await storePing(o.adapter);
           const status = !store.ok ? "unhealthy" : o.stopping() ? "degraded" : "healthy";
           return send(res, status === "unhealthy" ? 503 : 200, {
             status,
             checkedAt: new Date().toISOString(),
-            components: { store, workers: { stopping: o.stopping(), workers: o.runtime.status() } },
+            components: {
+              store,
+              workers: { stopping: o.stopping(), [statusKey]: o.runtime.status() },
+            },
           });
         }
         case "/metrics":

@@ -139,6 +139,91 @@ describe("autoscaler configuration", () => {
     );
   });
 
+  it("reads AUTOSCALE_MODE: concurrency by default, processes with its own bounds", () => {
+    expect(loadWorkerConfig({}).autoscale).toMatchObject({
+      mode: "concurrency",
+      minProcesses: 1,
+      maxProcesses: 4,
+    });
+    expect(
+      loadWorkerConfig({
+        QUEUEFLOW_STORE: "redis",
+        REDIS_URL: "redis://127.0.0.1:6379",
+        AUTOSCALE: "slo",
+        AUTOSCALE_MODE: "processes",
+        AUTOSCALE_MIN_PROCESSES: "2",
+        AUTOSCALE_MAX_PROCESSES: "6",
+      }).autoscale,
+    ).toMatchObject({ strategy: "slo", mode: "processes", minProcesses: 2, maxProcesses: 6 });
+  });
+
+  it("refuses a bad AUTOSCALE_MODE, processes on the memory store, without a strategy, or min above max", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadWorkerConfig(env);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).problems;
+      }
+      throw new Error("expected a ConfigError");
+    };
+    expect(problems({ AUTOSCALE_MODE: "threads" })).toEqual([
+      'AUTOSCALE_MODE: must be concurrency or processes (got "threads")',
+    ]);
+    // The memory store lives in one process: children could not see its jobs.
+    expect(problems({ AUTOSCALE: "slo", AUTOSCALE_MODE: "processes" })).toEqual([
+      expect.stringMatching(
+        /^AUTOSCALE_MODE: processes needs a shared store: the memory store lives in one process.*set QUEUEFLOW_STORE to redis, postgres or mongo/,
+      ),
+    ]);
+    const redis = { QUEUEFLOW_STORE: "redis", REDIS_URL: "redis://127.0.0.1:6379" };
+    expect(problems({ ...redis, AUTOSCALE_MODE: "processes" })).toEqual([
+      expect.stringMatching(/^AUTOSCALE_MODE: processes needs a strategy: set AUTOSCALE/),
+    ]);
+    expect(
+      problems({
+        ...redis,
+        AUTOSCALE: "slo",
+        AUTOSCALE_MODE: "processes",
+        AUTOSCALE_MIN_PROCESSES: "5",
+        AUTOSCALE_MAX_PROCESSES: "2",
+      }),
+    ).toEqual(['AUTOSCALE_MIN_PROCESSES: must not exceed AUTOSCALE_MAX_PROCESSES (got "5")']);
+    expect(problems({ AUTOSCALE_MAX_PROCESSES: "0" })).toEqual([
+      expect.stringMatching(/^AUTOSCALE_MAX_PROCESSES: must be at least 1/),
+    ]);
+  });
+
+  it("refuses processes mode on the memory store at start: exit 2, no child forked", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", main], {
+      env: {
+        ...process.env,
+        QUEUEFLOW_STORE: "memory",
+        METRICS_PORT: "0",
+        AUTOSCALE: "aggressive",
+        AUTOSCALE_MODE: "processes",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => {
+      stdout += c;
+    });
+    child.stderr.on("data", (c) => {
+      stderr += c;
+    });
+    const code = await new Promise<number | null>((resolve) =>
+      child.once("exit", (c) => resolve(c)),
+    );
+    expect(code, stderr).toBe(2);
+    expect(stderr).toContain("Invalid configuration:");
+    expect(stderr).toContain("AUTOSCALE_MODE: processes needs a shared store");
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(stdout).not.toContain("child process started");
+    expect(stdout).not.toContain("workers started");
+  });
+
   it("rejects min above max at start: the process exits 2 with the reason, running nothing", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", main], {
       env: {
