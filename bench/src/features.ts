@@ -47,6 +47,7 @@ const groups: GroupBenchOptions = {
   groupCounts: [1, 100, 10_000],
   backlog: quick ? 20_000 : 100_000,
   deadlineMs: quick ? 60_000 : 180_000,
+  mongo: { jobs: 2_000, backlog: 5_000 },
 };
 
 const deadLetters: DeadLetterBenchOptions = {

@@ -125,7 +125,7 @@ export function growthMarkdown(results: GrowthResult[], o: GrowthOptions): strin
   const lines = [
     "## Claim cost as the store grows (QueueFlow)",
     "",
-    `Processing throughput, one Worker at concurrency ${o.concurrency}, ${fmt(o.jobs)} no-op jobs, ${o.runs} runs alternated (jobs/s, median (min–max)). Baseline: a fresh queue holding only those ${fmt(o.jobs)} jobs (the small backlog). "N completed": the same on a queue that also keeps N completed jobs. "N waiting": the first ${fmt(o.jobs)} of N + jobs waiting. Ratio = that median / baseline median: near 1 means claim cost does not grow with the store. The memory adapter is in memory.md.`,
+    `Processing throughput, one Worker at concurrency ${o.concurrency}, ${fmt(o.jobs)} no-op jobs, ${o.runs} runs alternated (jobs/s, median (min–max)). Baseline: a fresh queue holding only those ${fmt(o.jobs)} jobs (the small backlog). "N completed": the same on a queue that also keeps N completed jobs. "N waiting": the first ${fmt(o.jobs)} of N + jobs waiting. Completion is counted from the Worker's \`completed\` events in this process (emitted once the store has settled the job), never by counting rows, so the figure follows the claim and settle path only. Ratio = that median / baseline median: near 1 means claim cost does not grow with the store. The memory adapter is in memory.md.`,
     "",
     "| store | baseline | N completed kept | ratio | N waiting | ratio | fill time (s) |",
     "| --- | --- | --- | --- | --- | --- | --- |",

@@ -21,7 +21,9 @@ export const STORE_TITLES = {
 } as const;
 
 const MONGO_NOTE =
-  "The server here is [mongo-java-server](https://github.com/bwaldvogel/mongo-java-server), the in-memory Java test server CI uses (`scripts/servers/mongo.sh`), **not MongoDB**: its figures say how QueueFlow's MongoAdapter behaves on that server, not what it does on a real `mongod` (WiredTiger, journaling, a replica set). Agenda, the usual MongoDB peer: not measured (not installed in bench, and not run on the test server).";
+  "The server here is [mongo-java-server](https://github.com/bwaldvogel/mongo-java-server), the in-memory Java test server CI uses (`scripts/servers/mongo.sh`), **not MongoDB**: its figures say how QueueFlow's MongoAdapter behaves on that server, not what it does on a real `mongod` (WiredTiger, journaling, a replica set). The server keeps no non-unique index: claim queries scan the collection, and throughput falls as the backlog grows.";
+const AGENDA_NOTE =
+  " The peer is Agenda (6, with @agendajs/mongo-backend) on the same server, under the same scans.";
 
 /** QueueFlow's own medians per store, side by side (the same figure keys on every store). */
 function acrossStores(figures: Figure[]): string[] {
@@ -129,7 +131,9 @@ export function writeReports(
     if (figs.length === 0) continue;
     const peers = [...new Set(figs.flatMap((f) => Object.keys(f.samples)))].filter((l) => l !== QF);
     lines.push(`## ${STORE_TITLES[store]}`, "");
-    if (store === "mongo") lines.push(MONGO_NOTE, "");
+    if (store === "mongo") {
+      lines.push(`${MONGO_NOTE}${peers.includes("Agenda") ? AGENDA_NOTE : ""}`, "");
+    }
     lines.push(...table(figs, peers), "");
     const errors = figs.flatMap((f) =>
       Object.entries(f.errors).map(([l, e]) => `${l}, ${f.label}: ${e}`),
