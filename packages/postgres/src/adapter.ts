@@ -41,6 +41,7 @@ import {
   encodeNewJobs,
   type JobRow,
   jsonParam,
+  type NewJobParam,
   num,
   type ScheduleRow,
   type SettingsRow,
@@ -61,6 +62,50 @@ import { WakeUpListener } from "./listen.js";
 import { checkMigrated, runMigrations } from "./migrate.js";
 import * as q from "./queries.js";
 import { DEFAULT_SCHEMA, type Schema, schemaOf } from "./schema.js";
+
+/** A row of the plain enqueue: the server's fields of a created job, or the stored job. */
+type PlainEnqueueRow = JobRow & {
+  ord: number;
+  inserted: boolean;
+  first: boolean;
+  new_state: JobState | null;
+  new_created_at: string | null;
+  new_run_at: string | null;
+};
+
+/** Jobs the plain enqueue takes: no dedup key, no group. */
+function isPlain(job: NewJob): boolean {
+  return job.dedupKey === null && (job.group ?? null) === null;
+}
+
+/** The record of a job the plain enqueue created, from what was sent and the server's fields. */
+function createdRecord(sent: NewJobParam, row: PlainEnqueueRow): JobRecord {
+  return {
+    id: sent.id,
+    queue: sent.queue,
+    name: sent.name,
+    payload: sent.payload ?? null,
+    state: row.new_state!,
+    priority: sent.priority,
+    attempts: 0,
+    maxAttempts: sent.max_attempts,
+    backoff: sent.backoff ?? null,
+    timeoutMs: sent.timeout_ms ?? null,
+    dedupKey: null,
+    metadata: sent.metadata ?? {},
+    createdAt: num(row.new_created_at!),
+    runAt: num(row.new_run_at!),
+    startedAt: null,
+    finishedAt: null,
+    leaseToken: null,
+    leaseExpiresAt: null,
+    workerId: null,
+    progress: null,
+    result: null,
+    errors: [],
+    stalls: 0,
+  };
+}
 
 /** Enqueue rows whose holder a concurrent transaction committed mid-statement are re-run. */
 const MAX_ENQUEUE_ROUNDS = 5;
@@ -99,6 +144,8 @@ export class PostgresAdapter implements StorageAdapter {
   private readonly runner: dl.Run = (statement, what) => this.run(statement, what);
   /** Queues known to have groups: their claims go straight to the grouped statement. */
   private readonly groupedQueues = new Set<string>();
+  /** Per queue, the listener's mark when its latest claim was sent (see waitForWork). */
+  private readonly claimMarks = new Map<string, string | null>();
   private connecting: Promise<void> | null = null;
   private connected = false;
   private closed = false;
@@ -170,16 +217,46 @@ export class PostgresAdapter implements StorageAdapter {
       const { now: current, later } = splitDebounced(jobs, pending);
       pending = current;
       const batch = pending.map((i) => jobs[i]!);
-      const rows = await this.run<JobRow & { ord: number; created: boolean | null }>(
-        q.enqueueJobs(this.s, encodeNewJobs(batch)),
-        "enqueue",
-        client,
-      );
       const unresolved: number[] = [];
-      for (const row of rows) {
-        const index = pending[row.ord]!;
-        if (row.id === null) unresolved.push(index);
-        else results[index] = { job: toJobRecord(row), created: row.created === true };
+      if (batch.every(isPlain)) {
+        const encoded = encodeNewJobs(batch);
+        const rows = await this.run<PlainEnqueueRow>(
+          q.enqueuePlainJobs(this.s, encoded),
+          "enqueue",
+          client,
+        );
+        // Fresh copies of what was stored (the records must not alias the caller's objects).
+        const sent = JSON.parse(encoded) as NewJobParam[];
+        const key = (ord: number) => `${sent[ord]!.queue}\u0000${sent[ord]!.id}`;
+        const created = new Map<string, JobRecord>();
+        for (const row of rows) {
+          const index = pending[row.ord]!;
+          if (row.inserted) {
+            if (!row.first) continue; // a later twin: below, once its first is known
+            const job = createdRecord(sent[row.ord]!, row);
+            created.set(key(row.ord), job);
+            results[index] = { job, created: true };
+          } else if (row.id !== null) {
+            results[index] = { job: toJobRecord(row), created: false };
+          } else unresolved.push(index);
+        }
+        // A later twin of an id created in this batch gets that job (its own copy).
+        for (const row of rows) {
+          if (!row.inserted || row.first) continue;
+          const job = structuredClone(created.get(key(row.ord))!);
+          results[pending[row.ord]!] = { job, created: false };
+        }
+      } else {
+        const rows = await this.run<JobRow & { ord: number; created: boolean | null }>(
+          q.enqueueJobs(this.s, encodeNewJobs(batch)),
+          "enqueue",
+          client,
+        );
+        for (const row of rows) {
+          const index = pending[row.ord]!;
+          if (row.id === null) unresolved.push(index);
+          else results[index] = { job: toJobRecord(row), created: row.created === true };
+        }
       }
       if (unresolved.length > 0) races++;
       pending = [...unresolved, ...later].sort((x, y) => x - y);
@@ -197,6 +274,9 @@ export class PostgresAdapter implements StorageAdapter {
     this.assertOpen();
     checkClaim(request);
     if (request.limit === 0) return { jobs: [], nextWakeAt: null };
+    if (this.listener !== null) {
+      this.claimMarks.set(request.queue, this.listener.mark(request.queue));
+    }
     return claimJobs(this.runner, this.s, this.groupedQueues, request);
   }
 
@@ -424,7 +504,13 @@ export class PostgresAdapter implements StorageAdapter {
     void (async () => {
       await listener.start();
       if (waiter.done) return;
-      // Work that arrived before LISTEN took effect sent its notification to nobody.
+      // Work committed after the latest claim's snapshot notified after that claim was sent:
+      // if LISTEN was active since then and nothing arrived, the claim saw all there is, and
+      // the check below (a round trip per wait) is skipped. Otherwise (first wait, LISTEN
+      // just (re)started, a notification meanwhile) work that arrived before LISTEN took
+      // effect, or raced the claim, sent its notification to nobody: look.
+      const mark = this.claimMarks.get(queue);
+      if (mark != null && mark === listener.mark(queue)) return;
       try {
         const [row] = await this.run<{ has_work: boolean }>(
           q.hasClaimableWork(this.s, queue),

@@ -61,6 +61,10 @@ export class WakeUpListener {
   private retryDelay = RETRY_FIRST_MS;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Bumped whenever LISTEN starts or stops: marks taken across a gap never match. */
+  private generation = 0;
+  /** Notifications received per queue (only read through {@link mark}). */
+  private readonly received = new Map<string, number>();
 
   /**
    * @param config how to open the listening connection (the pool's own options).
@@ -99,6 +103,16 @@ export class WakeUpListener {
     return this.starting;
   }
 
+  /**
+   * What this listener has received for `queue` so far, or null while it is not listening.
+   * Equal marks taken at two moments mean LISTEN was active throughout and no notification
+   * for the queue arrived in between.
+   */
+  mark(queue: string): string | null {
+    if (this.client === null || this.starting !== null) return null;
+    return `${this.generation}:${this.received.get(queue) ?? 0}`;
+  }
+
   /** Wake every waiter of `queue`. */
   notify(queue: string): void {
     const set = this.waiters.get(queue);
@@ -128,7 +142,9 @@ export class WakeUpListener {
     client.on("error", () => this.lost(client));
     client.on("end", () => this.lost(client));
     client.on("notification", (msg: Notification) => {
-      if (msg.channel === this.channel && msg.payload !== undefined) this.notify(msg.payload);
+      if (msg.channel !== this.channel || msg.payload === undefined) return;
+      this.received.set(msg.payload, (this.received.get(msg.payload) ?? 0) + 1);
+      this.notify(msg.payload);
     });
     try {
       await client.connect();
@@ -145,6 +161,7 @@ export class WakeUpListener {
       return false;
     }
     this.client = client;
+    this.generation++;
     const reconnected = this.retryDelay !== RETRY_FIRST_MS;
     this.retryDelay = RETRY_FIRST_MS;
     // Notifications sent while we were away are gone: let everyone look for work.
@@ -155,6 +172,7 @@ export class WakeUpListener {
   private lost(client: pg.Client): void {
     if (this.client !== client) return;
     this.client = null;
+    this.generation++;
     client.end().catch(() => undefined);
     this.wakeAll();
     this.scheduleRetry();

@@ -171,6 +171,34 @@ describe("groups across pools", () => {
     expect(await a.getJob(queue, results[0]!.job.id)).toMatchObject({ payload: { n: 3 } });
   });
 
+  it("returns an active debounce job to a live add of its key, and a waiting one after it", async () => {
+    const queue = uniqueQueue("debounce-live");
+    const a = adapters[0]!;
+    const [held] = await a.enqueue([newJob(queue, { dedupKey: "k", dedupMode: "debounce" })]);
+    const [running] = await claimFrom(a, queue, "w", 1);
+    expect(running!.id).toBe(held!.job.id);
+    // The key's holder is the running debounce job: a live add returns it, never an error.
+    const live = await a.enqueue([
+      newJob(queue, { dedupKey: "k" }),
+      newJob(queue, { dedupKey: "k" }),
+    ]);
+    expect(live.map((r) => [r.created, r.job.id, r.job.state])).toEqual([
+      [false, held!.job.id, "active"],
+      [false, held!.job.id, "active"],
+    ]);
+    // A debounced add creates the next job; a live add then returns that waiting holder.
+    const [next] = await a.enqueue([newJob(queue, { dedupKey: "k", dedupMode: "debounce" })]);
+    expect(next!.created).toBe(true);
+    const [again] = await a.enqueue([newJob(queue, { dedupKey: "k" })]);
+    expect([again!.created, again!.job.id]).toEqual([false, next!.job.id]);
+    await complete(a, queue, [running!]);
+    // Once the debounce job finished, its key is held by the waiting one alone.
+    const [after] = await a.enqueue([
+      newJob(queue, { dedupKey: "k", dedupMode: "throttle", dedupTtlMs: 1 }),
+    ]);
+    expect([after!.created, after!.job.id]).toEqual([false, next!.job.id]);
+  });
+
   it("keeps a queue without groups off the groups table", async () => {
     const queue = uniqueQueue("plain");
     const a = adapters[2]!;

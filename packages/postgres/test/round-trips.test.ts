@@ -56,3 +56,50 @@ describe("round trips", () => {
     expect((await adapter.counts(queue)).completed).toBe(100);
   });
 });
+
+describe("wake-up", () => {
+  const claim = (queue: string) =>
+    adapter.claim({ queue, workerId: "w", limit: 10, leaseMs: 30_000, priorityRange: null });
+  const settleSoon = (p: Promise<void>) =>
+    Promise.race([p.then(() => "woke"), new Promise((r) => setTimeout(() => r("slept"), 3_000))]);
+
+  it("waits without a round trip after a claim, and wakes for work that raced the claim", async () => {
+    const queue = uniqueQueue("wake");
+    // The first wait starts LISTEN and looks for work it may have missed.
+    await adapter.waitForWork(queue, 50, new AbortController().signal);
+    await claim(queue);
+    const spy = vi.spyOn(pool, "query");
+    try {
+      const idle = adapter.waitForWork(queue, 200, new AbortController().signal);
+      await idle;
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+    // A job added after the claim, whose notification arrives before the wait starts.
+    await claim(queue);
+    await adapter.enqueue([newJob(queue)]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await settleSoon(adapter.waitForWork(queue, 20_000, new AbortController().signal))).toBe(
+      "woke",
+    );
+    expect((await claim(queue)).jobs).toHaveLength(1);
+  });
+});
+
+describe("plain enqueue", () => {
+  it("returns records equal to the stored jobs, for twins in a batch and ids already taken", async () => {
+    const queue = uniqueQueue("plain-enqueue");
+    const stored = newJob(queue, { payload: { b: 1, a: [1.5, "x", null] } });
+    const [before] = await adapter.enqueue([stored]);
+    const twin = newJob(queue, { delayMs: 60_000, metadata: { m: true } });
+    const results = await adapter.enqueue([twin, { ...twin, payload: "other" }, stored]);
+    expect(results.map((r) => r.created)).toEqual([true, false, false]);
+    expect(results[1]!.job).toEqual(results[0]!.job);
+    expect(results[1]!.job).not.toBe(results[0]!.job);
+    expect(results[0]!.job).toEqual(await adapter.getJob(queue, twin.id));
+    expect(results[0]!.job.state).toBe("delayed");
+    expect(results[2]!.job).toEqual(before!.job);
+    expect(before!.job).toEqual(await adapter.getJob(queue, stored.id));
+  });
+});

@@ -3,6 +3,7 @@ import { announceGroups, announceLane } from "./groups.js";
 import {
   CLOCK_CTE,
   jobColumns,
+  LIVE_STATES,
   rawJobColumns,
   type Statement,
   statementName,
@@ -28,7 +29,9 @@ import {
  * `debounce` row updates the key's waiting or delayed holder (payload, due time; fenced on
  * the state, so a holder claimed meanwhile is left alone and the row resolves to nothing, to
  * be re-run) and inserts only when the snapshot has no such holder. An active debounce job
- * does not hold its key in `jobs_dedup_holder`, so the insert then creates the next job.
+ * does not hold its key in `jobs_dedup_holder`, so the insert then creates the next job. A
+ * live or throttled add whose key has no waiting or delayed holder but a running debounce job
+ * (index `jobs_debounce_active`) returns that job, the key's holder, as the contract says.
  * Grouped jobs announce their group's turn (see `announceGroups`).
  */
 /** The columns an enqueue result row carries, as named by `rawJobColumns`/`jobColumns`. */
@@ -110,6 +113,10 @@ inserted as (
     and (i.dedup_mode is distinct from 'debounce' or not exists (
       select 1 from ${s.jobs} h
       where h.queue = i.queue and h.dedup_key = i.dedup_key and h.state in ('waiting', 'delayed')))
+    and (i.dedup_key is null or i.dedup_mode = 'debounce' or not exists (
+      select 1 from ${s.jobs} h
+      where h.queue = i.queue and h.dedup_key = i.dedup_key and h.state = 'active'
+        and h.dedup_mode = 'debounce'))
   order by i.ord
   on conflict do nothing
   returning ${raw("j")}
@@ -134,9 +141,9 @@ candidates as (
   select 'old', ${existing("e")} from ${s.jobs} e
   where (e.queue, e.id) in (select queue, id from input)
   union all
-  select 'old', ${existing("e")} from ${s.jobs} e
-  where (e.state in ('waiting', 'delayed')
-         or (e.state = 'active' and e.dedup_mode is distinct from 'debounce'))
+  select case when e.state = 'active' and e.dedup_mode = 'debounce' then 'run' else 'old' end,
+    ${existing("e")} from ${s.jobs} e
+  where e.state in ${LIVE_STATES}
     and (e.queue, e.dedup_key) in (
       select queue, dedup_key from input
       where dedup_key is not null and dedup_mode is distinct from 'debounce')
@@ -152,19 +159,73 @@ matches as (
   from input i join candidates c on c.queue = i.queue and c.id = i.id
   union all
   select i.ord, false,
-    case c.src when 'new' then 4 when 'deb' then 4 when 'old' then 5 else 6 end, c.*
+    case c.src when 'new' then 4 when 'deb' then 4 when 'old' then 5 when 'run' then 6
+               else 7 end, c.*
   from input i join candidates c
     on i.dedup_key is not null and c.queue = i.queue and c.dedup_key = i.dedup_key
       and case when i.dedup_mode = 'debounce' then c.src in ('new', 'deb')
                when i.dedup_mode = 'throttle' then true
-               else c.src in ('new', 'old') end
+               else c.src in ('new', 'old', 'run') end
 )
 select distinct on (i.ord) i.ord, m.created, ${RESULT_COLUMNS.map((c) => `m.${c}`).join(", ")},
   (select count(*) from notified) as notified,
   (select count(*) from announced) + (select count(*) from announced_lanes) as announced
 from input i
 left join matches m on m.ord = i.ord
-order by i.ord, m.rank`,
+order by i.ord, m.rank, m.created_at desc, m.id`,
+    values: [jobs],
+  };
+}
+
+/**
+ * The enqueue of a batch without dedup keys or groups (the common add): one insert, with
+ * none of {@link enqueueJobs}' dedup machinery (no debounce update, which fired the jobs
+ * update trigger on every add, no throttle probe, no candidate matching and sort). A created
+ * job comes back as its server-set fields only (`state`, `created_at`, `run_at`): the adapter
+ * builds the record from the job it sent. A job whose id is taken comes back as the stored
+ * job's columns (`inserted` false); a later twin of an id in the batch as `inserted` but not
+ * `first`; an id taken by a concurrent transaction after this statement's snapshot as
+ * neither (`id` null: the adapter re-runs those jobs). Waiting jobs notify the channel; an ungrouped add to a grouped
+ * queue announces its lane, as in {@link enqueueJobs}.
+ */
+export function enqueuePlainJobs(s: Schema, jobs: string): Statement {
+  return {
+    name: statementName(s, "enqueue_plain"),
+    text: `
+with ${CLOCK_CTE},
+input as materialized (
+  select x.*, row_number() over (partition by x.queue, x.id order by x.ord) = 1 as first
+  from jsonb_to_recordset($1::jsonb) as x(
+    ord int, id text, queue text, name text, payload jsonb, priority int, max_attempts int,
+    backoff jsonb, timeout_ms bigint, metadata jsonb, delay_ms bigint, run_at bigint)
+),
+inserted as (
+  insert into ${s.jobs} as j (queue, id, name, payload, state, priority, max_attempts,
+    backoff, timeout_ms, metadata, created_at, run_at)
+  select i.queue, i.id, i.name, coalesce(i.payload, 'null'::jsonb),
+    case when coalesce(i.run_at, c.now + i.delay_ms) > c.now then 'delayed' else 'waiting' end,
+    i.priority, i.max_attempts, i.backoff, i.timeout_ms, coalesce(i.metadata, '{}'::jsonb),
+    c.now, coalesce(i.run_at, c.now + i.delay_ms)
+  from input i cross join clock c
+  order by i.ord
+  on conflict do nothing
+  returning j.queue, j.id, j.state, j.created_at, j.run_at, j.grp
+),
+${announceLane(s, "inserted")},
+notified as (
+  select pg_notify(${s.channelLiteral}, w.queue)
+  from (select distinct queue from inserted where state = 'waiting') w
+)
+select i.ord, n.id is not null as inserted, i.first, n.state as new_state,
+  n.created_at as new_created_at, n.run_at as new_run_at, e.*,
+  (select count(*) from notified) as notified
+from input i
+left join inserted n on n.queue = i.queue and n.id = i.id
+-- limit 1 keeps this a primary-key probe per job not inserted (never a join over the table).
+left join lateral (
+  select ${jobColumns("o", "(select now from clock)")} from ${s.jobs} o
+  where n.id is null and o.queue = i.queue and o.id = i.id
+  limit 1) e on true`,
     values: [jobs],
   };
 }
