@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import {
   createJobMetrics,
   createLogger,
@@ -6,13 +5,15 @@ import {
   openStore,
   type StoreConfig,
 } from "@queueflow/app-kit";
+import { dropRedisNamespace, testNamespace, until } from "@queueflow/app-kit/test-support";
 import { loadWorkerConfig, startWorkers, type WorkerRuntime } from "@queueflow/app-worker";
 import { type StorageAdapter, UnrecoverableError, Worker } from "@queueflow/core";
-import { Redis } from "ioredis";
 import pg from "pg";
 import { type Api, createApi } from "../src/app.js";
 import { loadApiConfig } from "../src/config.js";
 import type { JobView } from "../src/http/job-view.js";
+
+export { until };
 
 export const KEYS = {
   read: "read-key-0123456789abcdef",
@@ -39,21 +40,14 @@ export function testStore(
   kind: StoreKind,
   url?: string,
 ): { config: StoreConfig; drop: () => Promise<void> } {
-  const namespace = `qft_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+  const namespace = testNamespace();
   if (kind === "memory") return { config: { kind }, drop: async () => {} };
   if (kind === "redis") {
     const redisUrl = url ?? process.env.REDIS_URL!;
     return {
       config: { kind, url: redisUrl, namespace },
       drop: async () => {
-        const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-        let cursor = "0";
-        do {
-          const [next, keys] = await client.scan(cursor, "MATCH", `${namespace}:*`, "COUNT", 1000);
-          for (const key of keys) await client.unlink(key);
-          cursor = next;
-        } while (cursor !== "0");
-        client.disconnect();
+        await dropRedisNamespace(redisUrl, namespace, { maxRetriesPerRequest: 1 });
       },
     };
   }
@@ -181,21 +175,6 @@ export async function startStack(o: {
       await o.drop?.();
     },
   };
-}
-
-/** Wait until `check` returns a value other than undefined/false, or fail after `ms`. */
-export async function until<T>(
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /**

@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { type AppProcess, startApp, stopApp as stop } from "@queueflow/app-kit/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type JobResponse, KEYS, testStore, until } from "./stack.js";
 
@@ -71,38 +71,11 @@ async function collector(): Promise<{ url: string; spans: OtlpSpan[]; server: Se
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, server };
 }
 
-/** One app as its own process (`node --import tsx src/main.ts`), as it runs in a container. */
-function start(main: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", main], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (c) => {
-    output += c;
-  });
-  child.stderr.on("data", (c) => {
-    output += c;
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return { child, exited, output: () => output };
-}
-
-async function stop(p: {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-}): Promise<number | null> {
-  if (p.child.exitCode === null) p.child.kill("SIGTERM");
-  return p.exited;
-}
-
 describe("tracing through @queueflow/otel (API and worker processes on Redis)", () => {
   const store = testStore("redis");
   let otlp: Awaited<ReturnType<typeof collector>>;
-  let api: ReturnType<typeof start>;
-  let worker: ReturnType<typeof start>;
+  let api: AppProcess;
+  let worker: AppProcess;
   let apiUrl: string;
 
   beforeAll(async () => {
@@ -114,8 +87,8 @@ describe("tracing through @queueflow/otel (API and worker processes on Redis)", 
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       LOG_LEVEL: "info",
     };
-    api = start(API_MAIN, { ...common, PORT: "0", API_KEYS_ADMIN: KEYS.admin });
-    worker = start(WORKER_MAIN, { ...common, WORKER_QUEUES: "emails", METRICS_PORT: "0" });
+    api = startApp(API_MAIN, { ...common, PORT: "0", API_KEYS_ADMIN: KEYS.admin });
+    worker = startApp(WORKER_MAIN, { ...common, WORKER_QUEUES: "emails", METRICS_PORT: "0" });
     apiUrl = await until(
       () => /API listening on (http:\/\/\S+?)"/.exec(api.output())?.[1],
       "the API to listen",

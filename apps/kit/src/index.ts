@@ -14,6 +14,8 @@ export type { Logger } from "./logger.js";
 export { createLogger } from "./logger.js";
 export type { JobMetrics } from "./metrics.js";
 export { createJobMetrics, registerQueueGauges } from "./metrics.js";
+export type { ServiceConfig, ServiceContext } from "./service.js";
+export { runService } from "./service.js";
 export { exitOnStartupError, onShutdown } from "./shutdown.js";
 export { openStore } from "./store.js";
 export type { Tracing } from "./tracing.js";

@@ -13,7 +13,7 @@ import {
   METRICS_MESSAGE_TYPE,
   METRICS_PUSH_MS,
 } from "./pool.js";
-import { startWorkers, type WorkerRuntime } from "./runtime.js";
+import { startTracedWorkers, type WorkerRuntime } from "./runtime.js";
 
 /**
  * A child of the worker's process pool (AUTOSCALE_MODE=processes): the app's Workers for the
@@ -62,14 +62,7 @@ async function start() {
   const tracing = await startTracing(config.otel, log);
   const adapter = await openStore(config.store);
   const metrics = createJobMetrics();
-  const runtime = startWorkers({
-    config,
-    adapter,
-    logger: log,
-    metrics,
-    middleware: tracing.middleware,
-  });
-  for (const w of runtime.workers) tracing.instrumentation?.observeWorker(w);
+  const runtime = startTracedWorkers({ config, adapter, logger: log, metrics }, tracing);
   const send = async () => {
     if (!process.send || !process.connected) return;
     const json = await metrics.registry.getMetricsAsJSON();

@@ -1,4 +1,4 @@
-import type { JobMetrics, Logger, QueueName } from "@queueflow/app-kit";
+import type { JobMetrics, Logger, QueueName, Tracing } from "@queueflow/app-kit";
 import {
   type AnyJobMap,
   type Handlers,
@@ -29,6 +29,19 @@ export interface WorkerDeps {
   logger: Logger;
   metrics: JobMetrics;
   middleware?: Middleware[];
+}
+
+/**
+ * {@link startWorkers} traced: `tracing`'s middleware on every Worker, and each Worker observed
+ * by its instrumentation (a no-op when tracing is off).
+ */
+export function startTracedWorkers(
+  deps: Omit<WorkerDeps, "middleware">,
+  tracing: Tracing,
+): WorkerRuntime {
+  const runtime = startWorkers({ ...deps, middleware: tracing.middleware });
+  for (const w of runtime.workers) tracing.instrumentation?.observeWorker(w);
+  return runtime;
 }
 
 /** Start one Worker per configured queue, with logging, metrics and optional autoscaling. */

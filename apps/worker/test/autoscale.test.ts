@@ -1,23 +1,25 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { ConfigError, createJobMetrics, schemasOf } from "@queueflow/app-kit";
+import { startApp, until } from "@queueflow/app-kit/test-support";
 import { type AnyJobMap, type JobSchemas, MemoryAdapter, Queue } from "@queueflow/core";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { loadWorkerConfig } from "../src/config.js";
 import { startWorkers } from "../src/runtime.js";
+import { WORKER_MAIN } from "./worker-process.js";
 
-const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-
-/** Wait for a condition, failing with `what` after `ms`: no sleep stands in for an outcome. */
-async function until<T>(check: () => T | undefined | false, what: string, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/**
+ * The worker process with `env`, expected to refuse it at start: exit 2 with "Invalid
+ * configuration:" on stderr and no stack trace. Its stdout and stderr, for what else to check.
+ */
+async function refusedAtStart(env: Record<string, string>) {
+  const worker = startApp(WORKER_MAIN, env);
+  const code = await worker.exited;
+  const stdout = worker.stdout();
+  const stderr = worker.stderr();
+  expect(code, stderr).toBe(2);
+  expect(stderr).toContain("Invalid configuration:");
+  expect(stderr).not.toMatch(/\n\s+at /);
+  return { stdout, stderr };
 }
 
 interface ScaledLog {
@@ -66,7 +68,12 @@ describe("autoscaling (in-process concurrency)", () => {
     try {
       expect(worker.concurrency).toBe(1);
       // aggressive: depth 200 > 20, so at least double; the HPA's default step allows +4 per 15 s.
-      await until(() => worker.concurrency >= 5, "concurrency to rise under the backlog");
+      await until(
+        () => worker.concurrency >= 5,
+        "concurrency to rise under the backlog",
+        20_000,
+        20,
+      );
       expect(scaled()[0]).toMatchObject({
         queue: "emails",
         from: 1,
@@ -83,6 +90,8 @@ describe("autoscaling (in-process concurrency)", () => {
       await until(
         () => worker.concurrency === 1 && scaled().some((l) => l.to < l.from),
         "concurrency to fall back to the minimum once idle",
+        20_000,
+        20,
       );
       expect((await queue.counts()).completed).toBe(200);
       const down = scaled().filter((l) => l.to < l.from);
@@ -195,65 +204,29 @@ describe("autoscaler configuration", () => {
   });
 
   it("refuses processes mode on the memory store at start: exit 2, no child forked", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", main], {
-      env: {
-        ...process.env,
-        QUEUEFLOW_STORE: "memory",
-        METRICS_PORT: "0",
-        AUTOSCALE: "aggressive",
-        AUTOSCALE_MODE: "processes",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    const { stdout, stderr } = await refusedAtStart({
+      QUEUEFLOW_STORE: "memory",
+      METRICS_PORT: "0",
+      AUTOSCALE: "aggressive",
+      AUTOSCALE_MODE: "processes",
     });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => {
-      stdout += c;
-    });
-    child.stderr.on("data", (c) => {
-      stderr += c;
-    });
-    const code = await new Promise<number | null>((resolve) =>
-      child.once("exit", (c) => resolve(c)),
-    );
-    expect(code, stderr).toBe(2);
-    expect(stderr).toContain("Invalid configuration:");
     expect(stderr).toContain("AUTOSCALE_MODE: processes needs a shared store");
-    expect(stderr).not.toMatch(/\n\s+at /);
     expect(stdout).not.toContain("child process started");
     expect(stdout).not.toContain("workers started");
   });
 
   it("rejects min above max at start: the process exits 2 with the reason, running nothing", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", main], {
-      env: {
-        ...process.env,
-        QUEUEFLOW_STORE: "memory",
-        METRICS_PORT: "0",
-        AUTOSCALE: "slo",
-        AUTOSCALE_MIN_CONCURRENCY: "16",
-        AUTOSCALE_MAX_CONCURRENCY: "4",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    // A configuration error, not a crash: no stack trace, and no worker ever started.
+    const { stdout, stderr } = await refusedAtStart({
+      QUEUEFLOW_STORE: "memory",
+      METRICS_PORT: "0",
+      AUTOSCALE: "slo",
+      AUTOSCALE_MIN_CONCURRENCY: "16",
+      AUTOSCALE_MAX_CONCURRENCY: "4",
     });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => {
-      stdout += c;
-    });
-    child.stderr.on("data", (c) => {
-      stderr += c;
-    });
-    const code = await new Promise<number | null>((resolve) =>
-      child.once("exit", (c) => resolve(c)),
-    );
-    expect(code, stderr).toBe(2);
-    expect(stderr).toContain("Invalid configuration:");
     expect(stderr).toContain(
       'AUTOSCALE_MIN_CONCURRENCY: must not exceed AUTOSCALE_MAX_CONCURRENCY (got "16")',
     );
-    // A configuration error, not a crash: no stack trace, and no worker ever started.
-    expect(stderr).not.toMatch(/\n\s+at /);
     expect(stdout).not.toContain("workers started");
   });
 });

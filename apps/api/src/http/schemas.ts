@@ -8,6 +8,14 @@ export const queueParam = z.strictObject({
   queue: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "not a queue name"),
 });
 
+/** A query's `queue`: up to 16 queue names, comma-separated. */
+export const queueList = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_.-]{1,64}(,[A-Za-z0-9_.-]{1,64}){0,15}$/,
+    "a comma-separated list of queue names",
+  );
+
 /**
  * Job ids as the store knows them. Colons are allowed here because schedule firings have ids
  * like `sched:nightly:1767225600000`; an id the caller picks at submit may not contain one.

@@ -12,7 +12,7 @@ import {
   purgeResponse,
   replayResponse,
 } from "../http/responses.js";
-import { jobParams, responses } from "../http/schemas.js";
+import { jobParams, queueList, responses } from "../http/schemas.js";
 
 // Every filter field is a typed value held to a small alphabet, so nothing shaped like a
 // store operator ({"$ne": …}, `[$gt]=` in a query) or a query fragment reaches a store.
@@ -52,13 +52,7 @@ const filterFields = {
 };
 
 const listQuery = z.strictObject({
-  queue: z
-    .string()
-    .regex(
-      /^[A-Za-z0-9_.-]{1,64}(,[A-Za-z0-9_.-]{1,64}){0,15}$/,
-      "a comma-separated list of queue names",
-    )
-    .optional(),
+  queue: queueList.optional(),
   ...filterFields,
   failedAfter: queryTime.optional(),
   failedBefore: queryTime.optional(),

@@ -4,18 +4,12 @@ import { z } from "zod";
 import type { ApiContext } from "../context.js";
 import { ApiError } from "../http/errors.js";
 import { eventStream } from "../http/responses.js";
-import { jobIdPattern, responses } from "../http/schemas.js";
+import { jobIdPattern, queueList, responses } from "../http/schemas.js";
 
 const HEARTBEAT_MS = 15_000;
 
 const query = z.strictObject({
-  queue: z
-    .string()
-    .regex(
-      /^[A-Za-z0-9_.-]{1,64}(,[A-Za-z0-9_.-]{1,64}){0,15}$/,
-      "a comma-separated list of queue names",
-    )
-    .optional(),
+  queue: queueList.optional(),
   job: z
     .string()
     .max(2_600)
