@@ -54,6 +54,13 @@ import { Operations } from "./operations.js";
 
 /** How often a waiter re-checks for work a change stream may not have announced. */
 const RECHECK_MS = 500;
+/**
+ * Polling in `waitForWork` once the server turned out to ignore `maxAwaitTimeMS` (see
+ * {@link ChangeStreamWakeUp.streaming}): the first look after this, then each look twice
+ * as late, up to {@link POLL_MAX_MS} apart.
+ */
+const POLL_MIN_MS = 25;
+const POLL_MAX_MS = 200;
 /** How `waitForWork` learns of new work. */
 export type WakeUpMode = "auto" | "change-stream" | "poll";
 
@@ -510,6 +517,22 @@ export class MongoAdapter implements StorageAdapter {
         () => waiter.finish(),
       );
     };
+    if (!wake.streaming) {
+      // No streams on this server (it ignores maxAwaitTimeMS): poll, sooner than the core
+      // would, since the worker keeps calling this instead of polling by itself.
+      let delay = POLL_MIN_MS;
+      let timer: NodeJS.Timeout;
+      const next = () => {
+        timer = setTimeout(() => {
+          look();
+          delay = Math.min(delay * 2, POLL_MAX_MS);
+          next();
+        }, delay);
+        timer.unref();
+      };
+      next();
+      return waiter.promise.finally(() => clearTimeout(timer));
+    }
     void waiter.ready.then(look);
     const recheck = setInterval(look, RECHECK_MS);
     recheck.unref();
@@ -533,7 +556,7 @@ export class MongoAdapter implements StorageAdapter {
       }
       if (wakeUp) {
         // Opens its streams when a worker first waits (a producer never does).
-        this.wake = new ChangeStreamWakeUp(this.c.jobs, this.c.queues);
+        this.wake = new ChangeStreamWakeUp(this.c.jobs, this.c.queues, this.wakeUpMode === "auto");
       }
       this.capabilities.wakeUp = wakeUp;
       this.connected = true;

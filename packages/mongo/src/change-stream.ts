@@ -10,6 +10,14 @@ const REOPEN_DELAY_MS = 1_000;
  * not send it every other worker's changes.
  */
 export const IDLE_CLOSE_MS = 2_000;
+/** `maxAwaitTimeMS` of the await check's read (see {@link ChangeStreamWakeUp.streaming}). */
+const AWAIT_CHECK_MS = 10_000;
+/** An await check's read still pending after this long shows that the server waits. */
+const AWAIT_OK_MS = 3_000;
+/** Empty answers in a row, each before {@link AWAIT_OK_MS}, that mean "ignores it". */
+const AWAIT_CHECK_STRIKES = 2;
+/** A stream stage no change matches: the await check's reads can only come back empty. */
+const NO_CHANGE: Document[] = [{ $match: { operationType: "queueflow-await-check" } }];
 
 /** A change whose queue cannot be told: wakes every waiter. */
 const ANY = Symbol("any queue");
@@ -180,8 +188,10 @@ class Feed<T extends Document> {
  * queue's waiters; the worker then claims, so a spurious wake costs one claim, never a
  * missed job.
  *
- * Streams are open only while someone waits: the first waiter opens them (its caller looks
- * for work once they are established, see {@link wait}), and they close
+ * Streams are open only while someone waits, and only once the await check found that the
+ * server holds a read until a change comes (see {@link streaming}; until then, and for good
+ * where it does not, waiters poll): a waiter opens them (its caller looks for work once they
+ * are established, see {@link wait}), and they close
  * {@link IDLE_CLOSE_MS} after the last waiter left. A process that only enqueues, or a
  * worker busy enough never to wait, holds no stream. The queues stream is opened only for
  * waiters whose queue is paused or limited: on a plain queue no settings change is work.
@@ -191,8 +201,21 @@ export class ChangeStreamWakeUp {
   private readonly jobsFeed: Feed<JobDoc>;
   private readonly queuesFeed: Feed<SettingsDoc>;
   private closed = false;
+  /** See {@link streaming}: `checking` until the await check has a verdict. */
+  private mode: "checking" | "streaming" | "polling" = "checking";
+  private awaitCheck: Promise<void> | null = null;
+  private awaitCheckStream: ChangeStream | null = null;
 
-  constructor(jobs: Collection<JobDoc>, queues: Collection<SettingsDoc>) {
+  /**
+   * @param checkAwait run the await check (`wakeUp: "auto"`); without it (`wakeUp:
+   * "change-stream"`, the caller insisting on streams) streams are used from the start.
+   */
+  constructor(
+    private readonly jobs: Collection<JobDoc>,
+    queues: Collection<SettingsDoc>,
+    checkAwait: boolean,
+  ) {
+    if (!checkAwait) this.mode = "streaming";
     // A failed stream wakes everyone: their next claim reports the error and backs off, or
     // finds the work the stream could not announce.
     const wakeAll = () => this.wake(ANY);
@@ -226,6 +249,52 @@ export class ChangeStreamWakeUp {
     } finally {
       await probe.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * Whether waiters are woken by streams (else their caller polls, see
+   * `MongoAdapter.waitForWork`). A server that ignores `maxAwaitTimeMS` answers every
+   * getMore at once, so an open stream there is a busy loop of getMores; on one whose
+   * getMore reads its whole change log (the test server's oplog, never trimmed) that loop
+   * slows every other command on the server, claims and inserts included. So the first
+   * waiter starts a check, once per adapter, before any stream opens: a stream that no
+   * change matches, read with `maxAwaitTimeMS` {@link AWAIT_CHECK_MS}. A read still pending
+   * after {@link AWAIT_OK_MS} means the server waits (MongoDB holds an empty getMore for the
+   * whole await time): streams from then on. {@link AWAIT_CHECK_STRIKES} empty answers in a
+   * row, each sooner, mean it does not: polling for good. A check that fails (connection
+   * loss) counts as waiting: the feeds deal with failures. Until the verdict, waiters poll.
+   */
+  get streaming(): boolean {
+    return this.mode === "streaming";
+  }
+
+  private checkAwait(): Promise<void> {
+    this.awaitCheck ??= (async () => {
+      const stream = this.jobs.watch(NO_CHANGE, { maxAwaitTimeMS: AWAIT_CHECK_MS });
+      this.awaitCheckStream = stream;
+      let waited = false;
+      const timer = setTimeout(() => {
+        waited = true;
+        void stream.close().catch(() => undefined);
+      }, AWAIT_OK_MS);
+      timer.unref();
+      let ignores = false;
+      try {
+        for (let strikes = 0; strikes < AWAIT_CHECK_STRIKES; strikes++) {
+          const change = await stream.tryNext();
+          if (waited || this.closed || change !== null) break;
+          ignores = strikes === AWAIT_CHECK_STRIKES - 1;
+        }
+      } catch {
+        // Closed by the timer (the server waited), or failed: streams.
+      } finally {
+        clearTimeout(timer);
+        this.awaitCheckStream = null;
+        await stream.close().catch(() => undefined);
+      }
+      this.mode = ignores && !waited ? "polling" : "streaming";
+    })();
+    return this.awaitCheck;
   }
 
   /** Which streams are open now (for tests and diagnostics). */
@@ -273,7 +342,10 @@ export class ChangeStreamWakeUp {
       this.waiters.add(waiter);
       if (signal.aborted || this.closed) waiter.finish();
     });
-    if (signal.aborted || this.closed) return { promise, finish, ready: Promise.resolve() };
+    if (signal.aborted || this.closed || this.mode !== "streaming") {
+      if (this.mode === "checking" && !this.closed && !signal.aborted) void this.checkAwait();
+      return { promise, finish, ready: Promise.resolve() };
+    }
     const ready = settings
       ? Promise.all([this.jobsFeed.ensure(), this.queuesFeed.ensure()]).then(() => undefined)
       : this.jobsFeed.ensure();
@@ -283,7 +355,11 @@ export class ChangeStreamWakeUp {
   async close(): Promise<void> {
     this.closed = true;
     for (const w of [...this.waiters]) w.finish();
-    await Promise.all([this.jobsFeed.close(), this.queuesFeed.close()]);
+    await Promise.all([
+      this.jobsFeed.close(),
+      this.queuesFeed.close(),
+      this.awaitCheckStream?.close().catch(() => undefined),
+    ]);
   }
 
   private wake(queue: string | typeof ANY): void {

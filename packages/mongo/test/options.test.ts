@@ -108,6 +108,46 @@ describe("MongoAdapter connection options", () => {
     await poll.close();
   });
 
+  it("with wakeUp auto, streams only where the server holds an empty read; change-stream always", async () => {
+    // What the server does with maxAwaitTimeMS, measured directly: MongoDB holds the read,
+    // the test server answers at once.
+    const probe = client
+      .db()
+      .collection(`${prefix("probe")}jobs`)
+      .watch([], {
+        maxAwaitTimeMS: 3_000,
+      });
+    const t0 = Date.now();
+    await probe.tryNext();
+    const holds = Date.now() - t0 >= 2_000;
+    await probe.close();
+
+    // The verdict is internal state: read it through the adapter's private wake-up.
+    const wakeOf = (a: MongoAdapter) =>
+      (a as unknown as { wake: { mode: "checking" | "streaming" | "polling" } }).wake;
+    const auto = new MongoAdapter({ connection: client, prefix: prefix("await") });
+    const forced = new MongoAdapter({
+      connection: client,
+      prefix: prefix("forced"),
+      wakeUp: "change-stream",
+    });
+    await auto.connect();
+    await forced.connect();
+    try {
+      expect(wakeOf(forced).mode).toBe("streaming");
+      expect(wakeOf(auto).mode).toBe("checking");
+      // Waiting starts the check; the verdict arrives within a few reads.
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && wakeOf(auto).mode === "checking") {
+        await auto.waitForWork("await-check", 500, new AbortController().signal);
+      }
+      expect(wakeOf(auto).mode).toBe(holds ? "streaming" : "polling");
+    } finally {
+      await auto.close();
+      await forced.close();
+    }
+  });
+
   it("refuses wakeUp change-stream on a server without change streams", async () => {
     const noOplog = process.env.MONGO_URL_NO_OPLOG;
     // Without the no-oplog test server there is nothing to refuse; the check then runs the
