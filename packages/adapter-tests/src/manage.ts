@@ -208,8 +208,9 @@ export function manageTests(factory: AdapterFactory, options: ConformanceOptions
     it("starts at most rateLimit.max jobs in a window, with parallel claimers", async () => {
       const a = adapter();
       const queue = uniqueQueue("manage-rate-burst");
+      const windowMs = scaled(o, 2_000);
       await enqueueMany(a, queue, 20);
-      await a.updateSettings(queue, { rateLimit: { max: 5, windowMs: scaled(o, 2_000) } });
+      await a.updateSettings(queue, { rateLimit: { max: 5, windowMs } });
 
       const claimed = (
         await Promise.all(
@@ -219,7 +220,14 @@ export function manageTests(factory: AdapterFactory, options: ConformanceOptions
         )
       ).flat();
       expect(claimed.length).toBeGreaterThanOrEqual(1);
-      expect(claimed.length).toBeLessThanOrEqual(5);
+      // On a slow store the burst may outlast one window, so more than five may start in
+      // all; never more than five within any window of the store's clock.
+      expect(
+        maxStartsInAnyWindow(
+          claimed.map((j) => j.startedAt!),
+          windowMs,
+        ),
+      ).toBeLessThanOrEqual(5);
       expect(new Set(claimed.map((j) => j.id)).size).toBe(claimed.length);
       await expectCounts(a, queue, { active: claimed.length, waiting: 20 - claimed.length });
     });
