@@ -1,4 +1,4 @@
-import type { ClaimRequest, QueueSettings, Settlement } from "./contract.js";
+import type { ClaimRequest, EnqueueOptions, QueueSettings, Settlement } from "./contract.js";
 import { QueueFlowError } from "./errors.js";
 import { JOB_STATES, type JobState, type NewJob } from "./job.js";
 import { MAX_PRIORITY, MIN_PRIORITY } from "./priority.js";
@@ -44,6 +44,16 @@ export function checkNewJob(job: NewJob): void {
   const ttl = job.dedupTtlMs;
   if (mode === "throttle" && !(typeof ttl === "number" && Number.isSafeInteger(ttl) && ttl > 0)) {
     throw invalid(`Job ${job.id}: throttle needs dedupTtlMs, a positive integer of ms.`);
+  }
+}
+
+/**
+ * For adapters without the `transactions` capability: throws `QF_NOT_SUPPORTED` with
+ * `message` when the caller passed a transaction handle, so nothing is stored outside it.
+ */
+export function refuseTransaction(options: EnqueueOptions | undefined, message: string): void {
+  if (options?.tx !== undefined && options.tx !== null) {
+    throw new QueueFlowError("QF_NOT_SUPPORTED", message);
   }
 }
 

@@ -6,6 +6,7 @@ export {
   checkSettingsPatch,
   checkSettlements,
   checkState,
+  refuseTransaction,
 } from "./adapter-input.js";
 export type { BackoffFunction } from "./backoff.js";
 export { computeBackoff, DEFAULT_BACKOFF, DEFAULT_MAX_BACKOFF_MS } from "./backoff.js";
@@ -78,6 +79,7 @@ export type { JobOptions } from "./job-options.js";
 export { buildNewJob } from "./job-options.js";
 export type { MemoryAdapterOptions } from "./memory/index.js";
 export { MemoryAdapter } from "./memory/index.js";
+export { cloneAttemptError } from "./memory/json-clone.js";
 export type { AddContext, Middleware, ProcessContext, SettleContext } from "./middleware.js";
 export type { Priority, PriorityFactors, PriorityLevel } from "./priority.js";
 export {

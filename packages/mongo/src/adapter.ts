@@ -36,6 +36,7 @@ import {
   isTerminal,
   pickJobFilter,
   QueueFlowError,
+  refuseTransaction,
 } from "@queueflow/core";
 import { type Db, MongoClient, type MongoClientOptions, ObjectId } from "mongodb";
 import { ChangeStreamWakeUp } from "./change-stream.js";
@@ -220,12 +221,10 @@ export class MongoAdapter implements StorageAdapter {
 
   async enqueue(jobs: NewJob[], options?: EnqueueOptions): Promise<EnqueueResult[]> {
     this.assertOpen();
-    if (options?.tx !== undefined && options.tx !== null) {
-      throw new QueueFlowError(
-        "QF_NOT_SUPPORTED",
-        "The MongoDB adapter enqueues without transactions: call enqueue without `tx` (each job is stored atomically on its own).",
-      );
-    }
+    refuseTransaction(
+      options,
+      "The MongoDB adapter enqueues without transactions: call enqueue without `tx` (each job is stored atomically on its own).",
+    );
     // Check the whole batch first so a bad job cannot leave half of it stored.
     for (const job of jobs) {
       checkString(job.queue, "job.queue");

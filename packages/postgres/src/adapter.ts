@@ -31,13 +31,13 @@ import {
   checkNewJob,
   checkSettingsPatch,
   checkSettlements,
+  cloneAttemptError,
   isTerminal,
   QueueFlowError,
 } from "@queueflow/core";
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from "pg";
 import { claimJobs } from "./claiming.js";
 import {
-  attemptErrorParam,
   encodeNewJobs,
   type JobRow,
   jsonParam,
@@ -291,7 +291,7 @@ export class PostgresAdapter implements StorageAdapter {
         token: st.token,
         kind: st.kind,
         result: st.kind === "complete" ? st.result : null,
-        error: st.kind === "retry" || st.kind === "dead" ? attemptErrorParam(st.error) : null,
+        error: st.kind === "retry" || st.kind === "dead" ? cloneAttemptError(st.error) : null,
         delay_ms: st.kind === "retry" || st.kind === "snooze" ? Math.ceil(st.delayMs) : 0,
       })),
     );

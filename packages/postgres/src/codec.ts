@@ -159,19 +159,6 @@ export function toScheduleRecord(row: ScheduleRow): ScheduleRecord {
   };
 }
 
-/** An attempt error as stored in `errors`: only the contract's fields. */
-export function attemptErrorParam(error: AttemptError): AttemptError {
-  const copy: AttemptError = {
-    attempt: error.attempt,
-    name: error.name,
-    message: error.message,
-    at: error.at,
-  };
-  if (error.stack !== undefined) copy.stack = error.stack;
-  if (error.errorClass !== undefined) copy.errorClass = error.errorClass;
-  return copy;
-}
-
 /** A queues row as the settings statements return it. */
 export interface SettingsRow {
   paused: boolean;

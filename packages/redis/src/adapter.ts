@@ -23,6 +23,7 @@ import {
   type RecoverRequest,
   type RecoverResult,
   type RetryRequest,
+  refuseTransaction,
   type ScheduleRecord,
   type Settlement,
   type SettleOutcome,
@@ -173,12 +174,10 @@ export class RedisAdapter implements StorageAdapter {
 
   async enqueue(jobs: NewJob[], options?: EnqueueOptions): Promise<EnqueueResult[]> {
     this.assertOpen();
-    if (options?.tx !== undefined && options.tx !== null) {
-      throw new QueueFlowError(
-        "QF_NOT_SUPPORTED",
-        "The Redis adapter has no transactions: enqueue without `tx`, or use a store that supports them (capabilities.transactions).",
-      );
-    }
+    refuseTransaction(
+      options,
+      "The Redis adapter has no transactions: enqueue without `tx`, or use a store that supports them (capabilities.transactions).",
+    );
     // Check the whole batch first so a bad job cannot leave half of it stored.
     for (const job of jobs) {
       checkNewJob(job);

@@ -4,6 +4,7 @@ import {
   checkNewJob,
   checkSettingsPatch,
   checkState,
+  refuseTransaction,
 } from "../adapter-input.js";
 import type {
   AdapterCapabilities,
@@ -105,12 +106,10 @@ export class MemoryAdapter implements StorageAdapter {
 
   async enqueue(jobs: NewJob[], options?: EnqueueOptions): Promise<EnqueueResult[]> {
     this.assertOpen();
-    if (options?.tx !== undefined && options.tx !== null) {
-      throw new QueueFlowError(
-        "QF_NOT_SUPPORTED",
-        "The memory adapter has no transactions: enqueue without `tx`, or use a store that supports them (capabilities.transactions).",
-      );
-    }
+    refuseTransaction(
+      options,
+      "The memory adapter has no transactions: enqueue without `tx`, or use a store that supports them (capabilities.transactions).",
+    );
     // Check the whole batch first so a bad job cannot leave half of it stored.
     for (const job of jobs) checkNewJob(job);
     const now = this.clock();
