@@ -36,7 +36,7 @@ import {
   QueueFlowError,
 } from "@queueflow/core";
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from "pg";
-import { claimJobs } from "./claiming.js";
+import { type ClaimMemory, claimJobs } from "./claiming.js";
 import {
   encodeNewJobs,
   type JobRow,
@@ -143,7 +143,7 @@ export class PostgresAdapter implements StorageAdapter {
   /** {@link run} on the pool, for the statement helpers in dead-letters.ts. */
   private readonly runner: dl.Run = (statement, what) => this.run(statement, what);
   /** Queues known to have groups: their claims go straight to the grouped statement. */
-  private readonly groupedQueues = new Set<string>();
+  private readonly claimMemory: ClaimMemory = { grouped: new Set(), skipRetry: new Map() };
   /** Per queue, the listener's mark when its latest claim was sent (see waitForWork). */
   private readonly claimMarks = new Map<string, string | null>();
   private connecting: Promise<void> | null = null;
@@ -277,7 +277,7 @@ export class PostgresAdapter implements StorageAdapter {
     if (this.listener !== null) {
       this.claimMarks.set(request.queue, this.listener.mark(request.queue));
     }
-    return claimJobs(this.runner, this.s, this.groupedQueues, request);
+    return claimJobs(this.runner, this.s, this.claimMemory, request);
   }
 
   async settle(queue: string, settlements: Settlement[]): Promise<SettleOutcome[]> {
@@ -296,6 +296,9 @@ export class PostgresAdapter implements StorageAdapter {
       })),
     );
     const rows = await this.run<{ id: string }>(q.settleJobs(this.s, queue, param), "settle");
+    // A claim of this adapter skipped groups locked by settles like this one, and nothing
+    // notifies when their locks go: wake this process's waiters now that these have.
+    if (this.claimMemory.skipRetry.has(queue)) this.listener?.notify(queue);
     return this.fenced(
       settlements.map((st) => st.id),
       rows,

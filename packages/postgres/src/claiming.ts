@@ -9,7 +9,22 @@ type ClaimRow = JobRow & {
   rate_free: string | null;
   group_free: string | null;
   grouped?: boolean | null;
+  more_due?: boolean | null;
+  skipped?: boolean | null;
+  clock_now?: string | null;
 };
+
+/** First and longest wait (ms) before claiming again after a claim skipped locked groups. */
+const SKIP_RETRY_MS = 2;
+const SKIP_RETRY_MAX_MS = 64;
+
+/** What one adapter remembers between claims, per queue. */
+export interface ClaimMemory {
+  /** Queues known to have groups: their claims go straight to the grouped statement. */
+  readonly grouped: Set<string>;
+  /** The wait after the latest claim that skipped locked groups; absent after a normal one. */
+  readonly skipRetry: Map<string, number>;
+}
 
 /**
  * One claim: the plain statement for a queue without groups (and for any claim with a
@@ -17,11 +32,17 @@ type ClaimRow = JobRow & {
  * those queues for this adapter: a queue gains its lane with its first grouped job and keeps
  * it, so the plain statement's answer "this queue has groups" costs one extra round trip
  * once per queue and adapter, and every claim after it is one statement.
+ *
+ * A grouped claim that came back short while a group it served had more due jobs than its
+ * share of the batch asks to be woken at once. One that came back short because groups were
+ * locked (mostly by the settle of their previous jobs, which sends no notification) asks to
+ * be woken shortly: after 2 ms, doubling up to 64 ms while it keeps happening, so a group row
+ * held in someone's long transaction costs a few claims a second, not a busy loop.
  */
 export async function claimJobs(
   run: Run,
   s: Schema,
-  grouped: Set<string>,
+  memory: ClaimMemory,
   request: ClaimRequest,
 ): Promise<ClaimResult> {
   const range = request.priorityRange;
@@ -34,6 +55,7 @@ export async function claimJobs(
     maxPriority: range === null ? 20 : Math.floor(range.max),
     ranged: range !== null,
   };
+  const { grouped, skipRetry } = memory;
   let rows: ClaimRow[];
   if (range === null && grouped.has(request.queue)) {
     rows = await run<ClaimRow>(q.claimGroupedJobs(s, params), "claim");
@@ -52,6 +74,16 @@ export async function claimJobs(
       const value = numOrNull(at);
       if (value !== null && (nextWakeAt === null || value < nextWakeAt)) nextWakeAt = value;
     }
+  }
+  const now = numOrNull(rows[0]?.clock_now ?? null);
+  if (rows[0]?.more_due === true && now !== null) {
+    nextWakeAt = now;
+  } else if (rows[0]?.skipped === true && now !== null) {
+    const wait = skipRetry.get(request.queue) ?? SKIP_RETRY_MS;
+    skipRetry.set(request.queue, Math.min(wait * 2, SKIP_RETRY_MAX_MS));
+    if (nextWakeAt === null || now + wait < nextWakeAt) nextWakeAt = now + wait;
+  } else if (jobs.length > 0) {
+    skipRetry.delete(request.queue);
   }
   return { jobs, nextWakeAt };
 }

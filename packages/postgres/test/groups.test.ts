@@ -55,6 +55,16 @@ async function invariants(queue: string): Promise<{ drift: number; hidden: numbe
   });
 }
 
+/** The server's clock in ms, the clock `nextWakeAt` is on. */
+function storeNow(): Promise<number> {
+  return withClient(async (c) => {
+    const r = await c.query<{ ms: string }>(
+      "select floor(extract(epoch from clock_timestamp()) * 1000)::bigint as ms",
+    );
+    return Number(r.rows[0]!.ms);
+  });
+}
+
 describe("groups across pools", () => {
   it("never exceeds groupConcurrency when many pools claim at once, and counts stay exact", async () => {
     const queue = uniqueQueue("group-cap-pools");
@@ -158,6 +168,55 @@ describe("groups across pools", () => {
     expect(after.map((j) => j.group)).toEqual(["open", "open"]);
   });
 
+  it("asks to be woken at once when a group had more due jobs than its share of a batch", async () => {
+    const queue = uniqueQueue("group-share");
+    const a = adapters[0]!;
+    await a.enqueue([
+      ...Array.from({ length: 3 }, () => newJob(queue, { group: "big" })),
+      newJob(queue, { group: "small" }),
+    ]);
+    const request = { queue, workerId: "w", limit: 4, leaseMs: 30_000, priorityRange: null };
+    // Two groups share four places: two each, and "small" has only one.
+    const first = await a.claim(request);
+    expect(first.jobs.map((j) => j.group).sort()).toEqual(["big", "big", "small"]);
+    const now = await storeNow();
+    expect(first.nextWakeAt).not.toBeNull();
+    expect(first.nextWakeAt!).toBeLessThanOrEqual(now);
+    const second = await a.claim(request);
+    expect(second.jobs.map((j) => j.group)).toEqual(["big"]);
+  });
+
+  it("asks to be woken soon, backing off, when a claim skipped locked groups", async () => {
+    const queue = uniqueQueue("group-skip");
+    const a = adapters[0]!;
+    await a.enqueue([newJob(queue, { group: "held" })]);
+    const request = { queue, workerId: "w", limit: 5, leaseMs: 30_000, priorityRange: null };
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      // As a settle does while it moves the group's active count; no notification follows.
+      await client.query("begin");
+      await client.query(
+        `select 1 from "${schema}".groups where queue = $1 and grp = 'held' for update`,
+        [queue],
+      );
+      const first = await a.claim(request);
+      const second = await a.claim(request);
+      const now = await storeNow();
+      expect(first.jobs).toEqual([]);
+      expect(second.jobs).toEqual([]);
+      // Well under the worker's poll interval (1 s), and the second wait is the longer one.
+      expect(first.nextWakeAt).not.toBeNull();
+      expect(first.nextWakeAt! - now).toBeLessThan(500);
+      expect(second.nextWakeAt! - first.nextWakeAt!).toBeGreaterThan(0);
+      await client.query("commit");
+    } finally {
+      await client.end();
+    }
+    const after = await a.claim(request);
+    expect(after.jobs.map((j) => j.group)).toEqual(["held"]);
+    expect(after.nextWakeAt).toBeNull();
+  });
   it("applies several debounced adds of one key in one call in order", async () => {
     const queue = uniqueQueue("debounce-batch");
     const a = adapters[0]!;

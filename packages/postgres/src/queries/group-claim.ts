@@ -27,6 +27,13 @@ import { rawJobColumns, type Statement, statementName } from "./statement.js";
  *    this statement's snapshot was taken (an add committed in between), the snapshot may miss
  *    that group's new jobs, so its turn goes to now instead of idle.
  *
+ * 5. Short claims: with fewer jobs started than there was room for, nothing will notify the
+ *    caller about work that is already due, so two flags say to claim again rather than wait.
+ *    `more_due`: a group had more due jobs than its share of this batch (the quota) and
+ *    still had slots: claim again at once. `skipped`: groups whose turn has come (or the
+ *    lane), or their head jobs, were locked by someone else (a settle moving a group's active
+ *    count, an uncommitted add, a concurrent claim): claim again shortly (see claiming.ts).
+ *
  * Cost: O(G log n + room log n) for G ≤ room groups picked, plus one index probe per group
  * for its next turn; independent of the number of groups and of any group's backlog.
  */
@@ -96,7 +103,7 @@ claimed as (
   returning ${rawJobColumns("j")}, j.seq, d.pos
 ),
 counted as materialized (
-  select p.grp, p.rid is distinct from sn.rid as stale, p.starts, coalesce(x.f, 0) as f,
+  select p.grp, p.rid is distinct from sn.rid as stale, p.starts, p.slots, coalesce(x.f, 0) as f,
     coalesce(x.k, 0) as k, coalesce(x.ids, '{}') as ids
   from picked p
   left join (select g2.grp, g2.ctid as rid from ${s.groups} g2
@@ -108,7 +115,7 @@ counted as materialized (
   ) x on x.grp = p.grp
 ),
 group_stats as materialized (
-  select u.grp, u.f, u.k, u.stale,
+  select u.grp, u.f, u.k, u.stale, u.slots,
     u.f > u.k or exists (
       select 1 from ${s.jobs} j
       where j.queue = $1 and j.grp = u.grp and ${due} and j.id <> all(u.ids)) as more,
@@ -162,7 +169,22 @@ select j.*, w.next_due, w.rate_free, (least(
     (select min(g.turn) from ${s.groups} g
      where g.queue = $1 and g.grp <> '' and g.turn is not null and not g.capped
        and g.turn > (select now_us from clock))) + 999) / 1000 as group_free,
-  (select count(*) from turned) + (select count(*) from lane_turned) as turns
+  (select count(*) from turned) + (select count(*) from lane_turned) as turns,
+  (select count(*) from claimed) < (select n from room)
+    and exists (select 1 from group_stats u where u.f > 0 and u.k < u.slots and u.more)
+    as more_due,
+  (select count(*) from claimed) < (select n from room) and (
+    exists (select 1 from group_stats u where u.f = 0 and u.slots > 0 and u.more)
+    or (select count(*) from picked) < (
+      select count(*) from (
+        select 1 from ${s.groups} g
+        where g.queue = $1 and g.grp <> '' and g.turn is not null and not g.capped
+          and g.turn <= (select now_us from clock)
+        limit (select n from room) + 1) o)
+    or (not exists (select 1 from lane) and (select n from room) > 0
+        and exists (select 1 from ${s.groups} g where g.queue = $1 and g.grp = ''))
+  ) as skipped,
+  (select now from clock) as clock_now
 from wake w left join claimed j on true
 order by j.pos`,
     values: [p.queue, p.workerId, p.limit, p.leaseMs],
