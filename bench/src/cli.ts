@@ -53,6 +53,8 @@ mkdirSync(outDir, { recursive: true });
 const options: CompareOptions = {
   runs,
   jobs: Number(values.jobs ?? (quick ? 5_000 : 20_000)),
+  // At concurrency 1 a job is a full claim/settle cycle: --quick measures it on fewer.
+  serialJobs: Number(values.jobs ?? (quick ? 1_000 : 20_000)),
   bulkJobs: 10_000,
   oneByOneJobs: quick ? 1_000 : 3_000,
   concurrencies: [1, 10, 100],
@@ -79,9 +81,20 @@ const growth: GrowthOptions = {
   deadlineMs: 30_000,
 };
 
+/** Run a section of the benchmark, then say on stderr how long it took. */
+async function timed<T>(label: string, section: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const result = await section();
+  process.stderr.write(`${label}: ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  return result;
+}
+
 async function main(): Promise<void> {
   if (stores.has("memory")) {
-    console.log(await runMemoryBenchmark(quick, runs, `${outDir}memory.md`));
+    const report = await timed("memory", () =>
+      runMemoryBenchmark(quick, runs, `${outDir}memory.md`),
+    );
+    console.log(report);
   }
   const figures: Figure[] = [];
   const growthResults: GrowthResult[] = [];
@@ -95,6 +108,7 @@ async function main(): Promise<void> {
     if (!stores.has(store)) continue;
     const libs: Library[] = [];
     const urls: Partial<Record<StoreName, string>> = {};
+    const setUp = performance.now();
     if (store === "redis") {
       const url = await ensureRedis();
       urls.redis = url;
@@ -115,6 +129,7 @@ async function main(): Promise<void> {
       if (peers.has("graphile-worker")) libs.push(await graphileWorkerLibrary(url));
     }
     for (const lib of libs) note(lib);
+    process.stderr.write(`${store} set-up: ${((performance.now() - setUp) / 1000).toFixed(1)} s\n`);
     // On the Mongo test server both sides scan without indexes and time out at full size;
     // --quick gives it a fifth of the jobs so the whole run stays under five minutes.
     const sized =
@@ -122,6 +137,7 @@ async function main(): Promise<void> {
         ? {
             ...options,
             jobs: options.jobs / 5,
+            serialJobs: options.serialJobs / 5,
             oneByOneJobs: options.oneByOneJobs / 5,
             processDeadlineMs: options.processDeadlineMs / 2,
           }
@@ -131,7 +147,7 @@ async function main(): Promise<void> {
       figures.push(...(await multiProcessFigures(store, libs, urls[store]!, multi)));
     }
     if (store !== "mongo" && extras.has("growth")) {
-      growthResults.push(await claimGrowth(libs[0]!, growth));
+      growthResults.push(await timed(`${store} growth`, () => claimGrowth(libs[0]!, growth)));
     }
   }
   if (figures.length > 0) {

@@ -21,6 +21,8 @@ export interface Figure {
 export interface CompareOptions {
   runs: number;
   jobs: number;
+  /** Jobs for the concurrency-1 runs, where each job costs a full claim/settle cycle. */
+  serialJobs: number;
   bulkJobs: number;
   oneByOneJobs: number;
   concurrencies: number[];
@@ -57,6 +59,7 @@ export async function alternate(
   targets: Figure[],
   fn: (lib: Library) => Promise<void>,
 ): Promise<void> {
+  const started = performance.now();
   for (let run = 0; run < runs; run++) {
     for (const lib of libs) {
       if (targets.some((f) => f.errors[lib.name])) continue;
@@ -70,7 +73,9 @@ export async function alternate(
       }
     }
   }
-  progress("");
+  // One line per measure with its duration, so a slow section of a run is easy to find.
+  const store = libs[0]?.store ?? "";
+  progress(`${store} ${label}: ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
 export async function compareStore(
@@ -122,11 +127,12 @@ export async function compareStore(
   });
 
   for (const c of o.concurrencies) {
+    const jobs = c === 1 ? o.serialJobs : o.jobs;
     const rate = add(
       figure(
         store,
         `process.c${c}`,
-        `processing, no-op, concurrency ${c} (${o.jobs.toLocaleString("en-US")} jobs)`,
+        `processing, no-op, concurrency ${c} (${jobs.toLocaleString("en-US")} jobs)`,
         "jobs/s",
         true,
       ),
@@ -161,7 +167,7 @@ export async function compareStore(
       `processing c=${c}`,
       calls && sent ? [rate, sent, calls] : [rate],
       async (lib) => {
-        const r = await processing(lib, c, o.jobs, o.processDeadlineMs);
+        const r = await processing(lib, c, jobs, o.processDeadlineMs);
         push(rate, lib.name, r.rate);
         if (calls) push(calls, lib.name, r.callsPerJob);
         if (sent) push(sent, lib.name, r.sentPerJob);

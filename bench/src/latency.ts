@@ -33,7 +33,8 @@ export async function latency(
       if (typeof t === "number") seen.push(performance.now() - t);
     });
     await s.addPayload({ warmup: true }); // first add loads scripts/plans; not measured
-    await sleep(1000);
+    // Long enough for every library's worker to run the warm-up job and go idle, listening.
+    await sleep(300);
     const total = Math.round(rate * seconds);
     const start = performance.now();
     const adds: Promise<void>[] = [];
