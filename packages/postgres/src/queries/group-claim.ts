@@ -17,9 +17,10 @@ import { rawJobColumns, type Statement, statementName } from "./statement.js";
  *    lane's through `jobs_claim_plain`, up to room. The lane is looked at in every claim
  *    (one index probe), so an ungrouped job is never hidden behind a stale lane turn; its
  *    turn (null when idle, set by ungrouped adds) only orders it among the groups.
- * 3. `chosen`: ranks jobs within each group and keeps the first `room` by (rank, turn): one job
- *    per group in rotation order, then a second round, … so a batch takes turns too, and a
- *    batch bigger than the number of groups takes several jobs of a group up to its slots.
+ * 3. `ranked` ranks jobs within each group and marks the first `room` by (rank, turn) as
+ *    taken (`chosen`): one job per group in rotation order, then a second round, … so a batch
+ *    takes turns too, and a batch bigger than the number of groups takes several jobs of a
+ *    group up to its slots.
  * 4. `claimed` leases them; `turned` adds each group's starts to its active count and rate
  *    window, caps it when full, and moves its turn: to now (the back) when it has more due
  *    jobs, else to its next delayed job, else to null (idle); to when its rate window frees if
@@ -67,7 +68,7 @@ quota as materialized (
     as q
 ),
 fetched as materialized (
-  select p.grp, p.turn, x.queue, x.id, x.priority, x.run_at, x.seq
+  select p.grp, p.turn, p.rid, p.starts, p.slots, x.queue, x.id, x.priority, x.run_at, x.seq
   from picked p cross join lateral (
     select j.queue, j.id, j.priority, j.run_at, j.seq from ${s.jobs} j
     where j.queue = $1 and j.grp = p.grp and ${due}
@@ -76,7 +77,7 @@ fetched as materialized (
     for update of j skip locked
   ) x
   union all
-  select '', l.turn, x.queue, x.id, x.priority, x.run_at, x.seq
+  select '', l.turn, l.rid, null::bigint[], 0, x.queue, x.id, x.priority, x.run_at, x.seq
   from lane l cross join lateral (
     select j.queue, j.id, j.priority, j.run_at, j.seq from ${s.jobs} j
     where j.queue = $1 and j.grp is null and ${due}
@@ -85,15 +86,15 @@ fetched as materialized (
     for update of j skip locked
   ) x
 ),
-chosen as materialized (
-  select r.* from (
+ranked as materialized (
+  select r.*, r.pos <= (select n from room) as taken from (
     select f.*, row_number() over (order by f.rn, f.turn, f.grp) as pos
     from (select f.*, row_number() over (partition by f.grp
                                          order by f.priority desc, f.run_at, f.seq) as rn
           from fetched f) f
   ) r
-  where r.pos <= (select n from room)
 ),
+chosen as materialized (select * from ranked where taken),
 claimed as (
   update ${s.jobs} j set state = 'active', attempts = j.attempts + 1, started_at = c.now,
     lease_token = gen_random_uuid(), lease_expires_at = c.now + $4::bigint, worker_id = $2,
@@ -103,25 +104,28 @@ claimed as (
   returning ${rawJobColumns("j")}, j.seq, d.pos
 ),
 counted as materialized (
-  select p.grp, p.rid is distinct from sn.rid as stale, p.starts, p.slots, coalesce(x.f, 0) as f,
-    coalesce(x.k, 0) as k, coalesce(x.ids, '{}') as ids
-  from picked p
-  left join (select g2.grp, g2.ctid as rid from ${s.groups} g2
-             where g2.queue = $1 and g2.grp in (select grp from picked)) sn on sn.grp = p.grp
-  left join (
-    select f.grp, count(*)::int as f, count(d.id)::int as k, array_agg(f.id) as ids
-    from fetched f left join chosen d on d.queue = f.queue and d.id = f.id
-    group by f.grp
-  ) x on x.grp = p.grp
+  select u.grp, u.rid is distinct from (
+      select g2.ctid from ${s.groups} g2 where g2.queue = $1 and g2.grp = u.grp) as stale,
+    u.starts, u.slots, u.f, u.k, u.ids
+  from (
+    (select distinct on (r.grp) r.grp, r.rid, r.starts, r.slots,
+       (count(*) over w)::int as f, (count(*) filter (where r.taken) over w)::int as k,
+       array_agg(r.id) over w as ids
+     from ranked r where r.grp <> ''
+     window w as (partition by r.grp)
+     order by r.grp)
+    union all
+    select p.grp, p.rid, p.starts, p.slots, 0, 0, '{}'::text[] from picked p
+    where p.grp not in (select f.grp from fetched f)
+  ) u
 ),
 group_stats as materialized (
-  select u.grp, u.f, u.k, u.stale, u.slots,
-    u.f > u.k or exists (
-      select 1 from ${s.jobs} j
-      where j.queue = $1 and j.grp = u.grp and ${due} and j.id <> all(u.ids)) as more,
-    (select min(j.run_at) from ${s.jobs} j
-     where j.queue = $1 and j.grp = u.grp and j.state = 'delayed'
-       and j.run_at > (select now from clock)) as next_at,
+  select u.grp, u.f, u.k, u.stale, u.slots, u.more,
+    -- Only a group with nothing more due now needs its next delayed job.
+    case when u.more then null else (
+      select min(j.run_at) from ${s.jobs} j
+      where j.queue = $1 and j.grp = u.grp and j.state = 'delayed'
+        and j.run_at > (select now from clock)) end as next_at,
     case when st.grm is null then u.starts else (
       select coalesce(array_agg(z.s order by z.s), '{}') from (
         select w.s from (
@@ -130,7 +134,12 @@ group_stats as materialized (
           select c.now from generate_series(1, u.k)
         ) w order by w.s desc limit st.grm
       ) z) end as starts
-  from counted u cross join clock c left join settings st on true
+  from (
+    select u.*, u.f > u.k or exists (
+      select 1 from ${s.jobs} j
+      where j.queue = $1 and j.grp = u.grp and ${due} and j.id <> all(u.ids)) as more
+    from counted u
+  ) u cross join clock c left join settings st on true
 ),
 turned as (
   update ${s.groups} g set
