@@ -9,15 +9,15 @@ import pg from "pg";
 
 const SCRIPTS = fileURLToPath(new URL("../../scripts/servers/", import.meta.url));
 
-interface Server {
-  url: string;
-  startedByUs: boolean;
-  script: string;
-}
+/** Scripts whose server this process started, in start order: the ones it stops at the end. */
+const started: string[] = [];
+/** URL per script already brought up (started or found running) by this process. */
+const ensured = new Map<string, string>();
 
-const started: Server[] = [];
-
-function runScript(script: string, action: "up" | "down"): Promise<string> {
+function runScript(
+  script: string,
+  action: "up" | "down",
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
     delete env.REDIS_URL;
@@ -30,20 +30,23 @@ function runScript(script: string, action: "up" | "down"): Promise<string> {
       (error, stdout, stderr) => {
         if (stderr) process.stderr.write(stderr);
         if (error) reject(new Error(`${script} ${action} failed: ${error.message}`));
-        else resolve(stdout);
+        else resolve({ stdout, stderr });
       },
     );
   });
 }
 
 async function ensure(variable: string, script: string): Promise<string> {
-  const existing = process.env[variable];
+  const existing = process.env[variable] ?? ensured.get(script);
   if (existing) return existing;
-  const out = await runScript(script, "up");
-  const match = out.match(new RegExp(`export ${variable}=(\\S+)`));
+  const { stdout, stderr } = await runScript(script, "up");
+  const match = stdout.match(new RegExp(`export ${variable}=(\\S+)`));
   if (!match?.[1]) throw new Error(`${script} up printed no ${variable}`);
   const url = match[1].replace(/^['"]|['"]$/g, "");
-  started.push({ url, startedByUs: true, script });
+  ensured.set(script, url);
+  // A server the script found running (its own from an earlier run, or the developer's)
+  // belongs to whoever started it: leave it running at the end.
+  if (!/\breusing\b/.test(stderr)) started.push(script);
   return url;
 }
 
@@ -54,14 +57,15 @@ export const ensureMongo = () => ensure("MONGO_URL", "mongo.sh");
 
 /** Stops the servers this process started (in reverse order). */
 export async function stopStartedServers(): Promise<void> {
-  for (const server of started.reverse()) {
+  for (const script of started.reverse()) {
     try {
-      await runScript(server.script, "down");
+      await runScript(script, "down");
     } catch (error) {
       process.stderr.write(`${String(error)}\n`);
     }
   }
   started.length = 0;
+  ensured.clear();
 }
 
 export async function redisVersion(url: string): Promise<string> {
