@@ -97,6 +97,7 @@ export type { ScheduleJob, ScheduleWhen } from "./schedule.js";
 export { firingJobId, followingRun, nextRunAfter } from "./schedule.js";
 export type { FiringReport } from "./scheduler.js";
 export { fireDueSchedules } from "./scheduler.js";
+export { SOCKET_ERROR_CODES, storeUnavailable } from "./store-errors.js";
 export type { AnyJobMap, Job, JobMap, JobName, JobSchemas } from "./types.js";
 export {
   assertGroupName,

@@ -1,4 +1,9 @@
-import { isQueueFlowError, QueueFlowError, type SettleOutcome } from "@queueflow/core";
+import {
+  isQueueFlowError,
+  type SettleOutcome,
+  SOCKET_ERROR_CODES,
+  storeUnavailable,
+} from "@queueflow/core";
 
 /**
  * Driver error classes (matched by `name`: `instanceof` fails across duplicate installs of
@@ -30,18 +35,6 @@ const UNAVAILABLE_CODES = new Set([
   13436, // NotPrimaryOrSecondary
 ]);
 
-/** Node socket errors (they surface raw when a socket dies mid-write). */
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
-]);
-
 /** Messages of a connection that died, on errors that wrap it (a bulk write's error). */
 const NETWORK_MESSAGES = [
   /\bECONN(RESET|REFUSED)\b/,
@@ -68,7 +61,8 @@ export function isUnavailable(err: unknown, depth = 0): boolean {
   if (typeof e.hasErrorLabel === "function") {
     if (e.hasErrorLabel("ResetPool") || e.hasErrorLabel("RetryableWriteError")) return true;
   }
-  if (typeof e.code === "string" && NETWORK_CODES.has(e.code)) return true;
+  // Raw socket errors surface when a socket dies mid-write.
+  if (typeof e.code === "string" && SOCKET_ERROR_CODES.has(e.code)) return true;
   if (e.cause !== undefined && isUnavailable(e.cause, depth + 1)) return true;
   const name = typeof e.name === "string" ? e.name : "";
   const message = (err as { message?: unknown }).message;
@@ -94,12 +88,7 @@ export function toStoreError(err: unknown, what: string): unknown {
     return err;
   }
   if (isUnavailable(err)) {
-    const detail = err instanceof Error ? err.message : String(err);
-    return new QueueFlowError(
-      "QF_STORE_UNAVAILABLE",
-      `MongoDB is unreachable (${what}: ${detail}); check the server and the connection string — workers retry on their own.`,
-      { cause: err },
-    );
+    return storeUnavailable("MongoDB", what, err, "the connection string");
   }
   return err;
 }

@@ -1,16 +1,9 @@
-import { isQueueFlowError, QueueFlowError } from "@queueflow/core";
-
-/** Node socket errors that mean the server cannot be reached. */
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
-]);
+import {
+  isQueueFlowError,
+  QueueFlowError,
+  SOCKET_ERROR_CODES,
+  storeUnavailable,
+} from "@queueflow/core";
 
 /** SQLSTATEs of a server that is going away, starting up or full. */
 const UNAVAILABLE_STATES = new Set([
@@ -39,7 +32,7 @@ export function isConnectionError(err: unknown): boolean {
   if (typeof err !== "object" || err === null) return false;
   const e = err as { code?: unknown; message?: unknown; errors?: unknown };
   const code = typeof e.code === "string" ? e.code : "";
-  if (NETWORK_CODES.has(code) || UNAVAILABLE_STATES.has(code) || code.startsWith("08")) {
+  if (SOCKET_ERROR_CODES.has(code) || UNAVAILABLE_STATES.has(code) || code.startsWith("08")) {
     return true;
   }
   // `connect ECONNREFUSED` to several addresses arrives as an AggregateError.
@@ -59,12 +52,7 @@ export function toStoreError(err: unknown, what: string): unknown {
     return err;
   }
   if (isConnectionError(err)) {
-    const detail = err instanceof Error ? err.message : String(err);
-    return new QueueFlowError(
-      "QF_STORE_UNAVAILABLE",
-      `PostgreSQL is unreachable (${what}: ${detail}); check the server and the connection settings — workers retry on their own.`,
-      { cause: err },
-    );
+    return storeUnavailable("PostgreSQL", what, err, "the connection settings");
   }
   const code = (err as { code?: unknown } | null)?.code;
   // jsonb refuses \u0000 and invalid escapes: the payload itself is unstorable.

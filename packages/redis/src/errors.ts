@@ -1,4 +1,4 @@
-import { isQueueFlowError, QueueFlowError } from "@queueflow/core";
+import { isQueueFlowError, type QueueFlowError, storeUnavailable } from "@queueflow/core";
 
 /**
  * Redis error replies that mean "the server cannot serve this now", not "this command is
@@ -20,11 +20,7 @@ export function toStoreError(err: unknown, what: string): Error {
   const e = err instanceof Error ? err : new Error(String(err));
   const isReply = e.name === "ReplyError";
   if (!isReply || UNAVAILABLE_REPLIES.test(e.message)) {
-    return new QueueFlowError(
-      "QF_STORE_UNAVAILABLE",
-      `Redis could not be reached for ${what}: ${e.message}. Check that the server is up and the URL/options are right; workers back off and resume on their own.`,
-      { cause: e },
-    );
+    return storeUnavailable("Redis", what, e, "the URL and options");
   }
   return e;
 }
