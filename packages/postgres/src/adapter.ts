@@ -111,6 +111,8 @@ function createdRecord(sent: NewJobParam, row: PlainEnqueueRow): JobRecord {
 const MAX_ENQUEUE_ROUNDS = 5;
 /** Cancel re-runs when a concurrent transition beat it to the row. */
 const MAX_RACE_ROUNDS = 3;
+/** Idle group rows deleted per recoverStalled call (one bounded statement). */
+const PRUNE_GROUPS_LIMIT = 1000;
 
 /**
  * A {@link StorageAdapter} on PostgreSQL (via `pg`): durable jobs shared by every process on
@@ -365,6 +367,11 @@ export class PostgresAdapter implements StorageAdapter {
     const recovered: string[] = [];
     const dead: string[] = [];
     for (const row of rows) (row.state === "dead" ? dead : recovered).push(row.id);
+    // Workers call this every stalledIntervalMs: the natural beat for dropping the rows of
+    // groups that went idle, so a queue grouped by ever-new keys does not grow without end.
+    if (this.claimMemory.grouped.has(request.queue)) {
+      await this.run(q.pruneIdleGroups(this.s, request.queue, PRUNE_GROUPS_LIMIT), "pruneGroups");
+    }
     return { recovered, dead };
   }
 

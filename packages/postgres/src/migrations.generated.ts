@@ -29,4 +29,9 @@ export const MIGRATIONS: readonly MigrationSource[] = [
     name: "debounce_active",
     sql: "-- 0004_debounce_active: the running debounce jobs of a dedup key, which jobs_dedup_holder\n-- exempts. A live or throttled add whose key has no waiting or delayed holder returns the\n-- key's running debounce job (the contract's holder) instead of creating a job; this is its\n-- probe. Partial, so only active debounce jobs (a handful per key at most) are in it.\ncreate index jobs_debounce_active on __SCHEMA__.jobs (queue, dedup_key)\n  where state = 'active' and dedup_mode = 'debounce';\n",
   },
+  {
+    version: 5,
+    name: "groups_idle",
+    sql: "-- 0005_groups_idle: idle groups, so their rows can be pruned. A group gets a row with its first\n-- job and, before this, kept it forever: a queue grouped by user or document id grew one row\n-- per id ever seen. Idle rows (no waiting, delayed or active job, no start left in the group\n-- rate window) are deleted in bounded batches by stall recovery (pruneIdleGroups); the next\n-- job of the group creates its row again. The predicate leaves `active` out on purpose: it\n-- changes with every settle, and an index over it would make those updates non-HOT.\ncreate index groups_idle on __SCHEMA__.groups (queue, grp)\n  where turn is null and grp <> '';\n",
+  },
 ];

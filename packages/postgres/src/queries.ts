@@ -6,6 +6,7 @@ export type { CleanParams, RetryParams } from "./queries/dead-letters.js";
 export { cleanJobs, deadLetterStats, retryJobs } from "./queries/dead-letters.js";
 export { enqueueJobs, enqueuePlainJobs } from "./queries/enqueue.js";
 export { claimGroupedJobs } from "./queries/group-claim.js";
+export { pruneIdleGroups } from "./queries/groups.js";
 export type { ListCursor, ListParams } from "./queries/inspect.js";
 export { countJobs, getJob, listJobs, serverNow } from "./queries/inspect.js";
 export type { SettingsPatchParams } from "./queries/manage.js";

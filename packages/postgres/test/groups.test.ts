@@ -168,6 +168,55 @@ describe("groups across pools", () => {
     expect(after.map((j) => j.group)).toEqual(["open", "open"]);
   });
 
+  it("prunes the rows of idle groups in stall recovery, and a new job brings one back", async () => {
+    const queue = uniqueQueue("group-prune");
+    const a = adapters[0]!;
+    await a.enqueue([
+      ...Array.from({ length: 12 }, (_, i) => newJob(queue, { group: `g${i}` })),
+      newJob(queue, { group: "busy" }),
+      newJob(queue, { group: "later", delayMs: 60_000 }),
+    ]);
+    const claimed = await claimFrom(a, queue, "w", 20);
+    expect(claimed).toHaveLength(13);
+    await complete(
+      a,
+      queue,
+      claimed.filter((j) => j.group !== "busy"),
+    );
+    const rows = async () =>
+      withClient(async (c) => {
+        const r = await c.query<{ grp: string }>(
+          `select grp from "${schema}".groups where queue = $1 order by grp`,
+          [queue],
+        );
+        return r.rows.map((row) => row.grp);
+      });
+    expect(await rows()).toHaveLength(15);
+    await a.recoverStalled({ queue, maxStalls: 1, limit: 10 });
+    // Kept: the lane, a group with an active job, a group with a delayed job.
+    expect(await rows()).toEqual(["", "busy", "later"]);
+    await a.enqueue([newJob(queue, { group: "g3" })]);
+    expect((await claimFrom(a, queue, "w", 5)).map((j) => j.group)).toEqual(["g3"]);
+    expect(await invariants(queue)).toEqual({ drift: 0, hidden: 0 });
+  });
+
+  it("keeps an idle group's row while its rate window still holds starts", async () => {
+    const queue = uniqueQueue("group-prune-rate");
+    const a = adapters[0]!;
+    await a.updateSettings(queue, { groupRateLimit: { max: 5, windowMs: 60_000 } });
+    await a.enqueue([newJob(queue, { group: "rated" })]);
+    await complete(a, queue, await claimFrom(a, queue, "w", 5));
+    await a.recoverStalled({ queue, maxStalls: 1, limit: 10 });
+    const kept = await withClient(async (c) => {
+      const r = await c.query<{ n: string }>(
+        `select count(*) as n from "${schema}".groups where queue = $1 and grp = 'rated'`,
+        [queue],
+      );
+      return Number(r.rows[0]!.n);
+    });
+    expect(kept).toBe(1);
+  });
+
   it("asks to be woken at once when a group had more due jobs than its share of a batch", async () => {
     const queue = uniqueQueue("group-share");
     const a = adapters[0]!;

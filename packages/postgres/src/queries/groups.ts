@@ -1,4 +1,5 @@
 import type { Schema } from "../schema.js";
+import { CLOCK_CTE, type Statement, statementName } from "./statement.js";
 
 // SQL fragments that keep the `groups` table (see migrations/0003_groups.sql) in step with the
 // jobs, written into the same statement as the job transition they follow, so a group's
@@ -76,4 +77,38 @@ export function announceLane(s: Schema, source: string): string {
     and g.queue in (select distinct a.queue from ${source} a where a.grp is null)
   returning 1
 )`;
+}
+
+/**
+ * Delete up to `limit` idle group rows of `queue`: no turn (nothing waiting or delayed), no
+ * active job, not capped, and no start left inside the group rate window (whose state would
+ * be lost with the row). Rows are found through `groups_idle` and locked SKIP LOCKED, so a
+ * row an add is announcing right now is left alone; an add that comes after waits for the
+ * delete and creates the row again (`announceGroups` inserts). Returns the number deleted.
+ */
+export function pruneIdleGroups(s: Schema, queue: string, limit: number): Statement {
+  return {
+    name: statementName(s, "prune_groups"),
+    text: `
+with ${CLOCK_CTE},
+settings as materialized (
+  select q.group_rate_window_ms as grw from ${s.queues} q where q.queue = $1
+),
+idle as materialized (
+  select g.queue, g.grp from ${s.groups} g
+  where g.queue = $1 and g.grp <> '' and g.turn is null and g.active = 0 and not g.capped
+    and (cardinality(g.starts) = 0
+         or g.starts[cardinality(g.starts)]
+            <= (select now from clock) - coalesce((select grw from settings), 0))
+  limit $2
+  for update skip locked
+),
+pruned as (
+  delete from ${s.groups} g using idle i
+  where g.queue = i.queue and g.grp = i.grp
+  returning 1
+)
+select count(*)::int as pruned from pruned`,
+    values: [queue, limit],
+  };
 }
