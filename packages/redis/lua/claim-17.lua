@@ -4,7 +4,7 @@
   KEYS[11] marker  KEYS[12] gready  KEYS[13] gturns  KEYS[14] gactive  KEYS[15] gcapped
   KEYS[16] grated  KEYS[17] gstarts
   ARGV[1] workerId  ARGV[2] limit  ARGV[3] leaseMs  ARGV[4] lowest priority|''
-  ARGV[5] highest priority|''  ARGV[6] token prefix (random per call; tokens are prefix.i)
+  ARGV[5] highest priority|''  ARGV[6] token prefix (unique per call; tokens are prefix.i)
   Returns {{id, {field, value, ...}, ...}, nextWakeAt|false, now}. Each job's fields are
   those it had before this claim; the client applies what the claim changed (claimedJob in
   src/codec.ts): state active, attempts + 1, startedAt now, lease token prefix.i for the
