@@ -108,6 +108,13 @@ export interface GroupDoc {
   starts: Start[];
   /** Bumped by every write that may add pending work: fences the idle correction. */
   v: number;
+  /**
+   * Which incarnation of the group's document this is (set when an announce creates it;
+   * absent on documents from before pruning existed). An idle group's document is pruned and
+   * made again by its next job, with `v` starting over: compare-and-sets match `gen` too, so
+   * one read from the old document never applies to the new one.
+   */
+  gen?: string;
 }
 
 /** `turn` of a group with nothing pending (above any time). */

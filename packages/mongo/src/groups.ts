@@ -24,7 +24,7 @@
 // before inserting (a crash in between costs one wasted turn, never a lost job) and again
 // after (so an idle correction that ran in between cannot hide the new job).
 import type { RateLimit } from "@queueflow/core";
-import type { AnyBulkWriteOperation, Filter, UpdateFilter } from "mongodb";
+import { type AnyBulkWriteOperation, type Filter, ObjectId, type UpdateFilter } from "mongodb";
 import { type GroupDoc, IDLE_TURN, type JobDoc, type SettingsDoc } from "./codec.js";
 import type { Collections } from "./collections.js";
 
@@ -136,7 +136,14 @@ export class Groups {
         update: {
           $min: { turn },
           $inc: { v: 1 },
-          $setOnInsert: { queue, group, parked: false, slots: [], starts: [] },
+          $setOnInsert: {
+            queue,
+            group,
+            parked: false,
+            slots: [],
+            starts: [],
+            gen: new ObjectId().toHexString(),
+          },
         },
         upsert: true,
       },
@@ -362,9 +369,44 @@ export class Groups {
     );
     if (head !== null && head.runAt <= now) return;
     await this.c.groups.updateOne(
-      { _id: doc._id, v: doc.v },
+      { _id: doc._id, v: doc.v, ...sameIncarnation(doc) },
       { $max: { turn: head === null ? IDLE_TURN : head.runAt } },
     );
+  }
+
+  /**
+   * Delete the documents of up to `limit` idle groups of `queue`: turn IDLE_TURN, no slot, no
+   * start inside the rate window, and no waiting, delayed or active job (checked per group,
+   * since without a cap a group's active jobs hold no slot). Each delete is a compare-and-set
+   * on `v` and `gen`: an announce since the read (an add, a retry) keeps the document, and an
+   * add whose announce comes after the delete makes it again. Returns how many were deleted.
+   */
+  async prune(queue: string, limits: GroupLimits, limit: number): Promise<number> {
+    const now = this.now();
+    const idle = await this.c.groups
+      .find({ queue, parked: false, turn: IDLE_TURN, group: { $ne: null } }, { limit })
+      .toArray();
+    const deleted = await Promise.all(
+      idle.map(async (doc) => {
+        if ((doc.slots?.length ?? 0) > 0) return 0;
+        if (limits.rate !== null && doc.starts.some((st) => st.t > now - limits.rate!.windowMs)) {
+          return 0;
+        }
+        const busy = await this.c.jobs.findOne(
+          { queue, group: doc.group, state: { $in: ["waiting", "delayed", "active"] } },
+          { projection: { _id: 1 } },
+        );
+        if (busy !== null) return 0;
+        const r = await this.c.groups.deleteOne({
+          _id: doc._id,
+          v: doc.v,
+          turn: IDLE_TURN,
+          ...sameIncarnation(doc),
+        });
+        return r.deletedCount;
+      }),
+    );
+    return deleted.reduce((a, b) => a + b, 0);
   }
 
   /** When the earliest group out of the rotation for a time (rate window, future jobs) returns. */
@@ -436,4 +478,9 @@ function rateFreeAt(doc: GroupDoc, now: number, rate: RateLimit): number | null 
   const inWindow = doc.starts.filter((s) => s.t > now - rate.windowMs);
   if (rate.max <= 0 || inWindow.length < rate.max) return null;
   return inWindow[inWindow.length - rate.max]!.t + rate.windowMs;
+}
+
+/** A filter matching `doc`'s incarnation (see {@link GroupDoc.gen}). */
+function sameIncarnation(doc: GroupDoc): Filter<GroupDoc> {
+  return doc.gen === undefined ? { gen: { $exists: false } } : { gen: doc.gen };
 }

@@ -33,7 +33,7 @@ import { type Collections, jobKey } from "./collections.js";
 import { cleanJobs, deadLetterStats, listJobs, retryJob, stateFilter } from "./dead-letter-ops.js";
 import { Enqueuer } from "./enqueue.js";
 import { fencedOutcome } from "./errors.js";
-import { type GroupEvent, Groups, groupKey } from "./groups.js";
+import { type GroupEvent, Groups, groupKey, groupLimits } from "./groups.js";
 import { settleUpdate, stamp } from "./settle-update.js";
 
 /** Tunables of {@link Operations}. */
@@ -47,6 +47,11 @@ export interface OperationsOptions {
 }
 
 const LIVE: JobState[] = ["waiting", "delayed", "active"];
+/**
+ * Idle group documents deleted per recoverStalled call at most: each costs a job lookup,
+ * which the MongoDB test server answers by a scan.
+ */
+const PRUNE_GROUPS_LIMIT = 100;
 
 export class Operations {
   private readonly groups: Groups;
@@ -289,6 +294,12 @@ export class Operations {
     }
     await Promise.all([this.claimer.releasePermits(queue, tokens), this.groups.release(events)]);
     await Promise.all([this.claimer.reconcilePermits(queue), this.groups.reconcileSlots(queue)]);
+    // The beat every worker keeps: also the time to drop idle groups' documents, so a queue
+    // grouped by ever-new keys does not keep one per key ever seen.
+    const settings = await this.getSettings(queue);
+    if (settings?.grouped === true) {
+      await this.groups.prune(queue, groupLimits(settings), PRUNE_GROUPS_LIMIT);
+    }
     return { recovered, dead };
   }
 

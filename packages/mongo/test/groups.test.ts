@@ -68,6 +68,40 @@ describe("MongoAdapter groups across processes", () => {
     expect((await claim(queue)).map((j) => j.id)).toEqual(["r1"]);
   });
 
+  it("prunes idle groups' documents in recoverStalled; a new job makes one again", async () => {
+    const queue = "prune";
+    await a.enqueue([
+      ...["g0", "g1", "g2"].map((group) => newJob(queue, { group })),
+      newJob(queue, { group: "busy" }),
+      newJob(queue, { group: "later", delayMs: 60_000 }),
+    ]);
+    const jobs = await claim(queue);
+    expect(jobs).toHaveLength(4);
+    await a.settle(
+      queue,
+      jobs
+        .filter((j) => j.group !== "busy")
+        .map((j) => ({ kind: "complete" as const, id: j.id, token: j.leaseToken, result: null })),
+    );
+    const groupIds = async () =>
+      (
+        await client
+          .db()
+          .collection(`${prefix}groups`)
+          .find({ queue }, { projection: { _id: 1 } })
+          .toArray()
+      )
+        .map((d) => String(d._id))
+        .sort();
+    expect(await groupIds()).toHaveLength(6);
+    await a.recoverStalled({ queue, maxStalls: 1, limit: 10 });
+    // Kept: the lane, a group with an active job (no cap, so no slot says so), a group
+    // with a delayed job.
+    expect(await groupIds()).toEqual(["prune:", "prune:busy", "prune:later"]);
+    await a.enqueue([newJob(queue, { id: "again", group: "g1" })]);
+    expect((await claim(queue)).map((j) => j.id)).toEqual(["again"]);
+  });
+
   it("costs a wasted turn, never a job, when an enqueuer dies between announce and insert", async () => {
     const queue = "crash-announce";
     await a.enqueue([newJob(queue, { id: "x1", group: "g" })]);
