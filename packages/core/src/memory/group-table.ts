@@ -40,6 +40,8 @@ function lineKey(job: StoredJob): number {
  */
 export class GroupTable {
   private readonly lines = new Map<string, GroupLine>();
+  /** Idle groups kept only for their rate window's starts (see dropIfIdle, sweepIdle). */
+  private readonly lingering = new Set<string>();
   private rotation: Turn[] = [];
   private head = 0;
   private readonly queued = new Set<Turn>();
@@ -51,6 +53,11 @@ export class GroupTable {
    * @param ungroupedWaiting how many ungrouped jobs wait (the job table's own count).
    */
   constructor(private readonly ungroupedWaiting: () => number) {}
+
+  /** Groups this table keeps state for (waiting or active jobs, or recent starts). */
+  get size(): number {
+    return this.lines.size;
+  }
 
   /** A grouped job entered waiting. */
   enterWaiting(job: StoredJob, group: string): void {
@@ -206,8 +213,35 @@ export class GroupTable {
    * every group ever seen. A group with recent starts is kept: its rate window still counts.
    */
   private dropIfIdle(group: string, line: GroupLine): void {
-    if (line.waiting === 0 && line.active === 0 && line.starts.isEmpty()) {
+    if (line.waiting !== 0 || line.active !== 0) return;
+    if (line.starts.isEmpty()) {
       this.lines.delete(group);
+      this.lingering.delete(group);
+    } else {
+      this.lingering.add(group);
+    }
+  }
+
+  /**
+   * Forget up to `limit` idle groups kept only for starts that have since left their rate
+   * window (see dropIfIdle): a group that never comes back would otherwise stay for good.
+   * Stall recovery calls it, so memory follows live groups under any group naming.
+   */
+  sweepIdle(now: number, rate: RateLimit | null, limit: number): void {
+    let looked = 0;
+    for (const group of this.lingering) {
+      if (looked++ >= limit) break;
+      const line = this.lines.get(group);
+      if (line === undefined || line.waiting > 0 || line.active > 0) {
+        this.lingering.delete(group);
+        continue;
+      }
+      if (rate === null) line.starts.clear();
+      else line.starts.available(now, rate);
+      if (line.starts.isEmpty()) {
+        this.lines.delete(group);
+        this.lingering.delete(group);
+      }
     }
   }
 }

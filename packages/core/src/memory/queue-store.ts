@@ -27,6 +27,9 @@ import { RateWindow } from "./rate-window.js";
 import { decodeCursor, encodeCursor } from "./state-index.js";
 import { StoredJob } from "./stored-job.js";
 
+/** Idle groups looked at per recoverStalled call to forget those whose rate window emptied. */
+const SWEEP_IDLE_GROUPS = 1000;
+
 /**
  * One queue: its jobs, settings and rate window, and the contract's transitions on them.
  * Each method is one atomic step, since the adapter is single-threaded and none awaits.
@@ -254,6 +257,7 @@ export class QueueStore {
     if (recovered.length > 0 || (dead.length > 0 && this.capped())) {
       this.onWork();
     }
+    table.groups.sweepIdle(now, this.groupLimits().rateLimit, SWEEP_IDLE_GROUPS);
     return { recovered, dead };
   }
 
