@@ -71,6 +71,34 @@ describe("groups in Redis", () => {
     expect(next.jobs.map((j) => j.group)).toEqual([done.group]);
   });
 
+  it("sweeps the rate-window starts of groups that went idle, a bounded slice per recovery", async () => {
+    const queue = "swept";
+    const groups = 300;
+    await adapter.updateSettings(queue, { groupRateLimit: { max: 5, windowMs: 200 } });
+    await adapter.enqueue(
+      Array.from({ length: groups }, (_, i) => job(queue, `j${i}`, { group: `t${i}` })),
+    );
+    const { jobs } = await adapter.claim({ queue, ...lease, limit: 1_000 });
+    expect(jobs).toHaveLength(groups);
+    await adapter.settle(
+      queue,
+      jobs.map((j) => ({ kind: "complete" as const, id: j.id, token: j.leaseToken, result: null })),
+    );
+    const keys = queueKeys(prefix, queue);
+    const starts = () => withClient((client) => client.zrange(keys.gstarts, 0, -1));
+    expect(await starts()).toHaveLength(groups);
+    // Past every window; then one more start, inside its window, which must stay.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await adapter.enqueue([job(queue, "fresh-job", { group: "fresh" })]);
+    expect((await adapter.claim({ queue, ...lease, limit: 5 })).jobs).toHaveLength(1);
+    await adapter.recoverStalled({ queue, maxStalls: 1, limit: 10 });
+    expect((await starts()).length).toBeGreaterThan(1);
+    await adapter.recoverStalled({ queue, maxStalls: 1, limit: 10 });
+    const left = await starts();
+    expect(left).toHaveLength(1);
+    expect(left[0]?.startsWith("fresh\0")).toBe(true);
+  });
+
   it("keeps a throttled key held after its job is cancelled, until the window ends", async () => {
     const queue = "throttle-cancel";
     const add = () =>

@@ -3,8 +3,13 @@
   KEYS[1] jobPrefix  KEYS[2] ready  KEYS[3] leases  KEYS[4] waiting  KEYS[5] active
   KEYS[6] dead  KEYS[7] meta  KEYS[8] settings  KEYS[9] marker  KEYS[10] dedup
   KEYS[11] dlqNames  KEYS[12] dlqErrors  KEYS[13] dlqClasses  KEYS[14] dlqAt
-  KEYS[15] gready  KEYS[16] gturns  KEYS[17] gactive  KEYS[18] gcapped
+  KEYS[15] gready  KEYS[16] gturns  KEYS[17] gactive  KEYS[18] gcapped  KEYS[19] gstarts
   ARGV[1] maxStalls  ARGV[2] limit
+  Also sweeps the group rate windows: a group's old starts are pruned when it next takes a
+  turn, which a group that went idle for good never does. Each call looks at SWEEP_MAX
+  gstarts members from a cursor (meta `gsweep`, the last member looked at) and drops those
+  outside the window; the cursor wraps at the end, so every member is looked at within
+  (members / SWEEP_MAX) calls.
   Returns {{recovered ids}, {dead ids}}. ]]
 -- @include common
 
@@ -45,4 +50,23 @@ if #dead > 0 then
   capped = s[1] or s[2]
 end
 if #recovered > 0 or capped then wake() end
+
+local SWEEP_MAX = 200
+local window = tonumber(redis.call('HGET', K.settings, 'grlWin'))
+if window then
+  local cursor = redis.call('HGET', K.meta, 'gsweep')
+  local members = redis.call('ZRANGE', K.gstarts, cursor and '(' .. cursor or '-', '+', 'BYLEX', 'LIMIT', 0, SWEEP_MAX)
+  local old = {}
+  for _, m in ipairs(members) do
+    -- member = group .. "\0" .. 6-byte start time .. token; group names hold no "\0".
+    local at = string.find(m, '\0', 1, true)
+    if unbytes6(string.sub(m, at + 1, at + 6)) <= now - window then old[#old + 1] = m end
+  end
+  callMany('ZREM', K.gstarts, old)
+  if #members < SWEEP_MAX then
+    redis.call('HDEL', K.meta, 'gsweep')
+  else
+    redis.call('HSET', K.meta, 'gsweep', members[#members])
+  end
+end
 return { recovered, dead }
