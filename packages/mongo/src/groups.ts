@@ -376,27 +376,35 @@ export class Groups {
 
   /**
    * Delete the documents of up to `limit` idle groups of `queue`: turn IDLE_TURN, no slot, no
-   * start inside the rate window, and no waiting, delayed or active job (checked per group,
-   * since without a cap a group's active jobs hold no slot). Each delete is a compare-and-set
+   * start inside the rate window, and no waiting, delayed or active job (looked up in one
+   * query, since without a cap a group's active jobs hold no slot). Each delete is a compare-and-set
    * on `v` and `gen`: an announce since the read (an add, a retry) keeps the document, and an
    * add whose announce comes after the delete makes it again. Returns how many were deleted.
    */
   async prune(queue: string, limits: GroupLimits, limit: number): Promise<number> {
     const now = this.now();
-    const idle = await this.c.groups
-      .find({ queue, parked: false, turn: IDLE_TURN, group: { $ne: null } }, { limit })
-      .toArray();
+    const rate = limits.rate;
+    const idle = (
+      await this.c.groups
+        .find({ queue, parked: false, turn: IDLE_TURN, group: { $ne: null } }, { limit })
+        .toArray()
+    ).filter(
+      (doc) =>
+        (doc.slots?.length ?? 0) === 0 &&
+        (rate === null || doc.starts.every((st) => st.t <= now - rate.windowMs)),
+    );
+    if (idle.length === 0) return 0;
+    // One query for which of them still have work, not one per group.
+    const busy = new Set(
+      await this.c.jobs.distinct("group", {
+        queue,
+        group: { $in: idle.map((doc) => doc.group) },
+        state: { $in: ["waiting", "delayed", "active"] },
+      }),
+    );
     const deleted = await Promise.all(
       idle.map(async (doc) => {
-        if ((doc.slots?.length ?? 0) > 0) return 0;
-        if (limits.rate !== null && doc.starts.some((st) => st.t > now - limits.rate!.windowMs)) {
-          return 0;
-        }
-        const busy = await this.c.jobs.findOne(
-          { queue, group: doc.group, state: { $in: ["waiting", "delayed", "active"] } },
-          { projection: { _id: 1 } },
-        );
-        if (busy !== null) return 0;
+        if (busy.has(doc.group)) return 0;
         const r = await this.c.groups.deleteOne({
           _id: doc._id,
           v: doc.v,

@@ -47,10 +47,7 @@ export interface OperationsOptions {
 }
 
 const LIVE: JobState[] = ["waiting", "delayed", "active"];
-/**
- * Idle group documents deleted per recoverStalled call at most: each costs a job lookup,
- * which the MongoDB test server answers by a scan.
- */
+/** Idle group documents deleted per recoverStalled call at most: one delete each. */
 const PRUNE_GROUPS_LIMIT = 100;
 
 export class Operations {
