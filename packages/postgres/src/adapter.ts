@@ -144,8 +144,12 @@ export class PostgresAdapter implements StorageAdapter {
   private listener: WakeUpListener | null = null;
   /** {@link run} on the pool, for the statement helpers in dead-letters.ts. */
   private readonly runner: dl.Run = (statement, what) => this.run(statement, what);
-  /** Queues known to have groups: their claims go straight to the grouped statement. */
-  private readonly claimMemory: ClaimMemory = { grouped: new Set(), skipRetry: new Map() };
+  /** Which claim statement each queue takes, and grouped claims' retry waits. */
+  private readonly claimMemory: ClaimMemory = {
+    grouped: new Set(),
+    held: new Set(),
+    skipRetry: new Map(),
+  };
   /** Per queue, the listener's mark when its latest claim was sent (see waitForWork). */
   private readonly claimMarks = new Map<string, string | null>();
   private connecting: Promise<void> | null = null;

@@ -9,6 +9,7 @@ type ClaimRow = JobRow & {
   rate_free: string | null;
   group_free: string | null;
   grouped?: boolean | null;
+  held?: boolean | null;
   more_due?: boolean | null;
   skipped?: boolean | null;
   clock_now?: string | null;
@@ -22,6 +23,8 @@ const SKIP_RETRY_MAX_MS = 64;
 export interface ClaimMemory {
   /** Queues known to have groups: their claims go straight to the grouped statement. */
   readonly grouped: Set<string>;
+  /** Queues last seen paused, capped or rate-limited: claimed through the full statement. */
+  readonly held: Set<string>;
   /** The wait after the latest claim that skipped locked groups; absent after a normal one. */
   readonly skipRetry: Map<string, number>;
 }
@@ -32,6 +35,11 @@ export interface ClaimMemory {
  * those queues for this adapter: a queue gains its lane with its first grouped job and keeps
  * it, so the plain statement's answer "this queue has groups" costs one extra round trip
  * once per queue and adapter, and every claim after it is one statement.
+ *
+ * A queue without settings to enforce and without groups is claimed through the plain
+ * statement, which refuses (`held`) a queue that turns out to be paused, limited or grouped;
+ * such a queue is claimed through the full statement until one of its claims finds it plain
+ * again. Either guess is safe: each statement checks the queue in its own snapshot.
  *
  * A grouped claim that came back short while a group it served had more due jobs than its
  * share of the batch asks to be woken at once. One that came back short because groups were
@@ -55,15 +63,25 @@ export async function claimJobs(
     maxPriority: range === null ? 20 : Math.floor(range.max),
     ranged: range !== null,
   };
-  const { grouped, skipRetry } = memory;
-  let rows: ClaimRow[];
-  if (range === null && grouped.has(request.queue)) {
+  const { grouped, held, skipRetry } = memory;
+  const queue = request.queue;
+  let rows: ClaimRow[] = [];
+  let plain = false;
+  if (range === null && grouped.has(queue)) {
     rows = await run<ClaimRow>(q.claimGroupedJobs(s, params), "claim");
   } else {
-    rows = await run<ClaimRow>(q.claimJobs(s, params), "claim");
-    if (rows[0]?.grouped === true) {
-      grouped.add(request.queue);
-      rows = await run<ClaimRow>(q.claimGroupedJobs(s, params), "claim");
+    if (range === null && !held.has(queue)) {
+      rows = await run<ClaimRow>(q.claimPlainJobs(s, params), "claim");
+      plain = rows[0]?.held !== true;
+    }
+    if (!plain) {
+      rows = await run<ClaimRow>(q.claimJobs(s, params), "claim");
+      if (rows[0]?.held === true) held.add(queue);
+      else held.delete(queue);
+      if (rows[0]?.grouped === true) {
+        grouped.add(queue);
+        rows = await run<ClaimRow>(q.claimGroupedJobs(s, params), "claim");
+      }
     }
   }
   const jobs: ClaimedJob[] = [];
@@ -79,11 +97,11 @@ export async function claimJobs(
   if (rows[0]?.more_due === true && now !== null) {
     nextWakeAt = now;
   } else if (rows[0]?.skipped === true && now !== null) {
-    const wait = skipRetry.get(request.queue) ?? SKIP_RETRY_MS;
-    skipRetry.set(request.queue, Math.min(wait * 2, SKIP_RETRY_MAX_MS));
+    const wait = skipRetry.get(queue) ?? SKIP_RETRY_MS;
+    skipRetry.set(queue, Math.min(wait * 2, SKIP_RETRY_MAX_MS));
     if (nextWakeAt === null || now + wait < nextWakeAt) nextWakeAt = now + wait;
   } else if (jobs.length > 0) {
-    skipRetry.delete(request.queue);
+    skipRetry.delete(queue);
   }
   return { jobs, nextWakeAt };
 }

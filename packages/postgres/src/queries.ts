@@ -1,7 +1,7 @@
 // Every runtime statement of the adapter, one function each, split by concern under
 // queries/. adapter.ts maps the contract onto these and adds nothing atomic of its own.
 export type { ClaimParams } from "./queries/claim.js";
-export { claimJobs, hasClaimableWork } from "./queries/claim.js";
+export { claimJobs, claimPlainJobs, hasClaimableWork } from "./queries/claim.js";
 export type { CleanParams, RetryParams } from "./queries/dead-letters.js";
 export { cleanJobs, deadLetterStats, retryJobs } from "./queries/dead-letters.js";
 export { enqueueJobs, enqueuePlainJobs } from "./queries/enqueue.js";

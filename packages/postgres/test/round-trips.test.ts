@@ -103,3 +103,62 @@ describe("plain enqueue", () => {
     expect(before!.job).toEqual(await adapter.getJob(queue, stored.id));
   });
 });
+
+describe("plain claim", () => {
+  // The statements one claim sent, by prepared-statement name without the schema suffix.
+  async function claimVia(queue: string, limit: number) {
+    const spy = vi.spyOn(pool, "query");
+    try {
+      const { jobs } = await adapter.claim({
+        queue,
+        workerId: "w",
+        limit,
+        leaseMs: 30_000,
+        priorityRange: null,
+      });
+      const sent = spy.mock.calls.map(([statement]) =>
+        (statement as unknown as { name: string }).name.replace(`_${schema}`, ""),
+      );
+      return { claimed: jobs.length, sent };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it("takes the full statement while a queue is paused or limited, and the plain one again after", async () => {
+    const queue = uniqueQueue("plain-claim");
+    await adapter.enqueue(Array.from({ length: 10 }, () => newJob(queue)));
+    expect(await claimVia(queue, 1)).toEqual({ claimed: 1, sent: ["qf_claim_plain"] });
+
+    // The plain statement refuses a capped queue without claiming; the full one enforces the cap.
+    await adapter.updateSettings(queue, { concurrency: 3 });
+    expect(await claimVia(queue, 5)).toEqual({
+      claimed: 2,
+      sent: ["qf_claim_plain", "qf_claim"],
+    });
+    expect(await claimVia(queue, 5)).toEqual({ claimed: 0, sent: ["qf_claim"] });
+
+    await adapter.updateSettings(queue, { concurrency: null, paused: true });
+    expect(await claimVia(queue, 5)).toEqual({ claimed: 0, sent: ["qf_claim"] });
+
+    // Lifted: the full statement reports the queue plain, and claims after it are plain.
+    await adapter.updateSettings(queue, { paused: false });
+    expect(await claimVia(queue, 2)).toEqual({ claimed: 2, sent: ["qf_claim"] });
+    expect(await claimVia(queue, 10)).toEqual({ claimed: 5, sent: ["qf_claim_plain"] });
+  });
+
+  it("reports when the next delayed job falls due once a claim comes back short", async () => {
+    const queue = uniqueQueue("plain-wake");
+    const [delayed] = await adapter.enqueue([newJob(queue, { delayMs: 60_000 })]);
+    await adapter.enqueue([newJob(queue)]);
+    const result = await adapter.claim({
+      queue,
+      workerId: "w",
+      limit: 5,
+      leaseMs: 30_000,
+      priorityRange: null,
+    });
+    expect(result.jobs).toHaveLength(1);
+    expect(result.nextWakeAt).toBe(delayed!.job.runAt);
+  });
+});

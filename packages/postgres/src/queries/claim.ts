@@ -36,8 +36,9 @@ export interface ClaimParams {
  *   wait and would miss the previous holder's claims). The rate window's start times live on
  *   the locked row itself, which the lock returns in its latest version; `started` appends
  *   this claim's starts and keeps the newest `rate_max` inside the window.
- * - The last row carries `next_due` and `rate_free` for `nextWakeAt`; with nothing claimed,
- *   it is the only row (its job columns null).
+ * - The last row carries `next_due` and `rate_free` for `nextWakeAt`, and `held`: whether
+ *   the queue is paused or limited (so {@link claimPlainJobs} would refuse it); with nothing
+ *   claimed, it is the only row (its job columns null).
  */
 export function claimJobs(s: Schema, p: ClaimParams): Statement {
   return {
@@ -63,10 +64,68 @@ claimed as (
 ),
 ${claimSuffix(s)}
 select j.*, w.next_due, w.rate_free, null::bigint as group_free,
-  (select grouped from settings_grouped) as grouped
+  (select grouped from settings_grouped) as grouped,
+  coalesce((select paused or limited from settings), false) as held
 from wake w left join claimed j on true
 order by j.priority desc, j.run_at, j.seq`,
     values: [p.queue, p.workerId, p.limit, p.leaseMs, p.minPriority, p.maxPriority, p.ranged],
+  };
+}
+
+/**
+ * The claim of a queue with no settings to enforce (not paused, no cap, no rate limit) and no
+ * groups, the common case: `due` and `claimed` of {@link claimJobs} without its `settings`,
+ * `gate`, `room`, rate-window and wake CTEs. A worker woken from idle by a new job claims it
+ * in ~0.65 ms where {@link claimJobs} took ~1.1 ms (round trip, measured on loopback).
+ *
+ * It checks its own precondition in the same snapshot: when the queue has a settings row that
+ * pauses or limits it, or a lane row (it had a grouped job), it claims nothing and the one row
+ * it returns says `held`; the adapter then claims through {@link claimJobs}, which enforces
+ * them. So a stale guess of the adapter's costs one round trip, never a broken limit. The
+ * precondition is read without a lock, as {@link claimJobs} reads its settings: a change
+ * committed after the snapshot applies from the next claim on.
+ *
+ * The last row carries `next_due` (looked up only when fewer than `limit` were claimed); with
+ * nothing claimed it is the only row, its job columns null.
+ */
+export function claimPlainJobs(s: Schema, p: ClaimParams): Statement {
+  return {
+    name: statementName(s, "claim_plain"),
+    text: `
+with ${CLOCK_CTE},
+held as materialized (
+  select exists (select 1 from ${s.queues} q where q.queue = $1
+                 and (q.paused or q.concurrency is not null or q.rate_max is not null))
+    or exists (select 1 from ${s.groups} l where l.queue = $1 and l.grp = '') as held
+),
+due as materialized (
+  select j.queue, j.id from ${s.jobs} j
+  where j.queue = $1 and j.state in ('waiting', 'delayed') and j.grp is null
+    and j.run_at <= (select now from clock)
+    and not (select held from held)
+  order by j.priority desc, j.run_at, j.seq
+  limit $3
+  for update skip locked
+),
+claimed as (
+  update ${s.jobs} j set state = 'active', attempts = j.attempts + 1, started_at = c.now,
+    lease_token = gen_random_uuid(), lease_expires_at = c.now + $4::bigint, worker_id = $2,
+    state_seq = nextval(${s.stateSeq})
+  from due d cross join clock c
+  where j.queue = d.queue and j.id = d.id
+  returning ${rawJobColumns("j")}, j.seq
+),
+wake as materialized (
+  select (select held from held) as held,
+    case when (select count(*) from claimed) < $3 then (
+      select min(d.run_at) from ${s.jobs} d
+      where d.queue = $1 and d.state = 'delayed' and d.run_at > c.now) end as next_due
+  from clock c
+)
+select j.*, w.next_due, w.held
+from wake w left join claimed j on true
+order by j.priority desc, j.run_at, j.seq`,
+    values: [p.queue, p.workerId, p.limit, p.leaseMs],
   };
 }
 
