@@ -1,5 +1,8 @@
 import { randomUUID } from "node:crypto";
+import type { ClaimedJob } from "@queueflow/core";
 import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
+import { PostgresAdapter } from "../src/index.js";
 
 /**
  * The server the tests run against. Unset is an error, never a skip: a run that silently
@@ -34,4 +37,40 @@ export async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Prom
 /** Drop a test schema and everything in it. */
 export async function dropSchema(schema: string): Promise<void> {
   await withClient((c) => c.query(`drop schema if exists "${schema}" cascade`));
+}
+
+/**
+ * `count` adapters on one fresh schema, each with its own pool (as separate hosts would have),
+ * connected before the file's tests and closed, with the schema dropped, after them.
+ */
+export function separatePools(
+  label: string,
+  count = 4,
+): { schema: string; adapters: PostgresAdapter[] } {
+  const url = databaseUrl();
+  const schema = freshSchema(label);
+  const adapters = Array.from(
+    { length: count },
+    () => new PostgresAdapter({ connection: url, schema }),
+  );
+  beforeAll(async () => {
+    await Promise.all(adapters.map((a) => a.connect()));
+  });
+  afterAll(async () => {
+    await Promise.all(adapters.map((a) => a.close()));
+    await dropSchema(schema);
+  });
+  return { schema, adapters };
+}
+
+/** Claim up to `limit` jobs of `queue` through `adapter` with a 30 s lease. */
+export function claimFrom(
+  adapter: PostgresAdapter,
+  queue: string,
+  workerId: string,
+  limit = 3,
+): Promise<ClaimedJob[]> {
+  return adapter
+    .claim({ queue, workerId, limit, leaseMs: 30_000, priorityRange: null })
+    .then((r) => r.jobs);
 }

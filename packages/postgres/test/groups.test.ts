@@ -1,31 +1,14 @@
 import { newJob, uniqueQueue } from "@queueflow/adapter-tests";
 import type { ClaimedJob, NewJob } from "@queueflow/core";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PostgresAdapter } from "../src/index.js";
-import { databaseUrl, dropSchema, freshSchema, withClient } from "./database.js";
+import { describe, expect, it } from "vitest";
+import type { PostgresAdapter } from "../src/index.js";
+import { claimFrom, databaseUrl, separatePools, withClient } from "./database.js";
 
 // Groups across separate pools (as separate hosts), and the invariants that keep the groups
 // table exact: active counters equal the active jobs, and no pending grouped job sits in an
 // idle group (which would hide it from every claim).
-const url = databaseUrl();
-const schema = freshSchema("groups");
-const adapters = Array.from({ length: 4 }, () => new PostgresAdapter({ connection: url, schema }));
-
-beforeAll(async () => {
-  await Promise.all(adapters.map((a) => a.connect()));
-});
-
-afterAll(async () => {
-  await Promise.all(adapters.map((a) => a.close()));
-  await dropSchema(schema);
-});
-
-function claimFrom(a: PostgresAdapter, queue: string, workerId: string, limit = 3) {
-  return a
-    .claim({ queue, workerId, limit, leaseMs: 30_000, priorityRange: null })
-    .then((r) => r.jobs);
-}
+const { schema, adapters } = separatePools("groups");
 
 function complete(a: PostgresAdapter, queue: string, jobs: ClaimedJob[]) {
   return a.settle(
@@ -132,7 +115,7 @@ describe("groups across pools", () => {
     await a.enqueue([newJob(queue, { group: "warm" })]);
     await complete(a, queue, await claimFrom(a, queue, "w", 1)); // a knows the queue is grouped
     const [first] = await a.enqueue([newJob(queue, { group: "g" })]);
-    const holder = new pg.Client({ connectionString: url });
+    const holder = new pg.Client({ connectionString: databaseUrl() });
     await holder.connect();
     try {
       await holder.query("begin");
@@ -153,7 +136,7 @@ describe("groups across pools", () => {
     const queue = uniqueQueue("group-tx");
     const a = adapters[0]!;
     await a.enqueue([newJob(queue, { group: "open" }), newJob(queue, { group: "other" })]);
-    const client = new pg.Client({ connectionString: url });
+    const client = new pg.Client({ connectionString: databaseUrl() });
     await client.connect();
     try {
       await client.query("begin");
@@ -240,7 +223,7 @@ describe("groups across pools", () => {
     const a = adapters[0]!;
     await a.enqueue([newJob(queue, { group: "held" })]);
     const request = { queue, workerId: "w", limit: 5, leaseMs: 30_000, priorityRange: null };
-    const client = new pg.Client({ connectionString: url });
+    const client = new pg.Client({ connectionString: databaseUrl() });
     await client.connect();
     try {
       // As a settle does while it moves the group's active count; no notification follows.

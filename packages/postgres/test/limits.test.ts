@@ -1,29 +1,10 @@
 import { newJob, uniqueQueue } from "@queueflow/adapter-tests";
-import type { ClaimedJob } from "@queueflow/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PostgresAdapter } from "../src/index.js";
-import { databaseUrl, dropSchema, freshSchema } from "./database.js";
+import { describe, expect, it } from "vitest";
+import { claimFrom, separatePools } from "./database.js";
 
 // The conformance suite races claimers on one pool; here each claimer group has its own
 // pool (as separate hosts would), so nothing in the process can serialise them.
-const url = databaseUrl();
-const schema = freshSchema("limits");
-const adapters = Array.from({ length: 4 }, () => new PostgresAdapter({ connection: url, schema }));
-
-beforeAll(async () => {
-  await Promise.all(adapters.map((a) => a.connect()));
-});
-
-afterAll(async () => {
-  await Promise.all(adapters.map((a) => a.close()));
-  await dropSchema(schema);
-});
-
-function claimFrom(a: PostgresAdapter, queue: string, workerId: string): Promise<ClaimedJob[]> {
-  return a
-    .claim({ queue, workerId, limit: 3, leaseMs: 30_000, priorityRange: null })
-    .then((r) => r.jobs);
-}
+const { adapters } = separatePools("limits");
 
 describe("queue limits across pools", () => {
   it("never exceeds the concurrency cap when many pools claim at once", async () => {

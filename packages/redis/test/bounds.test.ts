@@ -1,21 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisAdapter } from "../src/index.js";
+import { describe, expect, it } from "vitest";
 import { job, waitUntil } from "./fixtures.js";
-import { deletePrefix, redisUrl, testPrefix, withClient } from "./helpers.js";
+import { useAdapter } from "./helpers.js";
 
 // Each script does bounded work per call (promotion of due jobs, filtered listing, clean);
 // these check the answers stay exact when the work exceeds one call's bound.
 describe("bounded work per call", () => {
-  const prefix = testPrefix("bounds");
-  let adapter: RedisAdapter;
-  beforeAll(async () => {
-    adapter = new RedisAdapter({ url: redisUrl(), prefix });
-    await adapter.connect();
-  });
-  afterAll(async () => {
-    await adapter.close();
-    await withClient((client) => deletePrefix(client, prefix));
-  });
+  const { adapter } = useAdapter("bounds");
 
   it("counts every due delayed job as waiting, beyond one call's promotion bound", async () => {
     const queue = "many-due";

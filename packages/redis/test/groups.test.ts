@@ -1,23 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisAdapter } from "../src/index.js";
+import { describe, expect, it } from "vitest";
 import { queueKeys } from "../src/keys.js";
 import { job } from "./fixtures.js";
-import { deletePrefix, redisUrl, testPrefix, withClient } from "./helpers.js";
+import { useAdapter, withClient } from "./helpers.js";
 
 // The group structures (lua/includes/common.lua, turns.lua): a queue without groups never
 // touches them, and groups found at a limit are set aside instead of being looked at again.
 describe("groups in Redis", () => {
-  const prefix = testPrefix("groups");
-  let adapter: RedisAdapter;
+  const { prefix, adapter } = useAdapter("groups");
   const lease = { workerId: "w", leaseMs: 60_000, priorityRange: null };
-  beforeAll(async () => {
-    adapter = new RedisAdapter({ url: redisUrl(), prefix });
-    await adapter.connect();
-  });
-  afterAll(async () => {
-    await adapter.close();
-    await withClient((client) => deletePrefix(client, prefix));
-  });
 
   it("leaves a queue that never saw a group on the plain path: no group keys", async () => {
     const queue = "plain";

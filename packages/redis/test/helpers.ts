@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
+import { RedisAdapter } from "../src/index.js";
 
 /** The Redis the tests run against (global-setup.ts guarantees it is set and answering). */
 export function redisUrl(): string {
@@ -37,4 +39,19 @@ export async function withClient<T>(fn: (client: Redis) => Promise<T>): Promise<
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * An adapter on a fresh prefix for the tests around the call: connected before them, closed
+ * and every key of its prefix deleted after them.
+ */
+export function useAdapter(label: string): { prefix: string; adapter: RedisAdapter } {
+  const prefix = testPrefix(label);
+  const adapter = new RedisAdapter({ url: redisUrl(), prefix });
+  beforeAll(() => adapter.connect());
+  afterAll(async () => {
+    await adapter.close();
+    await withClient((client) => deletePrefix(client, prefix));
+  });
+  return { prefix, adapter };
 }

@@ -1,23 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisAdapter } from "../src/index.js";
+import { describe, expect, it } from "vitest";
 import { job } from "./fixtures.js";
-import { deletePrefix, redisUrl, testPrefix, withClient } from "./helpers.js";
+import { useAdapter } from "./helpers.js";
 
 // The hot scripts batch their index updates and leave part of the record to the client
 // (claim returns each hash as it was and the client applies the lease); these check that
 // what the client builds is what Redis stores.
 describe("hot path (add, claim, settle)", () => {
-  const prefix = testPrefix("hot");
-  let adapter: RedisAdapter;
-  beforeAll(async () => {
-    adapter = new RedisAdapter({ url: redisUrl(), prefix });
-    await adapter.connect();
-  });
-  afterAll(async () => {
-    await adapter.close();
-    await withClient((client) => deletePrefix(client, prefix));
-  });
+  const { adapter } = useAdapter("hot");
 
   it("returns claimed records equal to what getJob reads back", async () => {
     const queue = "claimed";

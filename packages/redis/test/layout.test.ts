@@ -1,25 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { BackoffOptions, Json } from "@queueflow/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { chunkPayload, decodeBackoff, encodeBackoff, packId, unpackId } from "../src/codec.js";
-import { RedisAdapter } from "../src/index.js";
 import { queueKeys } from "../src/keys.js";
 import { job } from "./fixtures.js";
-import { deletePrefix, redisUrl, testPrefix, withClient } from "./helpers.js";
+import { useAdapter, withClient } from "./helpers.js";
 
 // The compact layout (lua/includes/common.lua): payloads cut into listpack-sized chunks,
 // UUIDs packed in index members, compact backoffs. Every value must come back unchanged.
 describe("compact job layout", () => {
-  const prefix = testPrefix("layout");
-  let adapter: RedisAdapter;
-  beforeAll(async () => {
-    adapter = new RedisAdapter({ url: redisUrl(), prefix });
-    await adapter.connect();
-  });
-  afterAll(async () => {
-    await adapter.close();
-    await withClient((client) => deletePrefix(client, prefix));
-  });
+  const { prefix, adapter } = useAdapter("layout");
 
   // Multi-byte characters at every offset, so some fall on a 64-byte chunk boundary.
   const payloads: Record<string, Json> = {

@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisAdapter } from "../src/index.js";
+import { describe, expect, it } from "vitest";
 import { job } from "./fixtures.js";
-import { deletePrefix, redisUrl, testPrefix, withClient } from "./helpers.js";
+import { useAdapter } from "./helpers.js";
 
 // What the conformance suite's wake-up area does not cover: the Redis-specific paths.
 describe("waitForWork on Redis", () => {
-  const prefix = testPrefix("wake");
-  let adapter: RedisAdapter;
-  beforeAll(async () => {
-    adapter = new RedisAdapter({ url: redisUrl(), prefix });
-    await adapter.connect();
-  });
-  afterAll(async () => {
-    await adapter.close();
-    await withClient((client) => deletePrefix(client, prefix));
-  });
+  const { adapter } = useAdapter("wake");
 
   const never = () => new AbortController().signal;
 
