@@ -54,14 +54,7 @@ due as materialized (
   limit (select n from room)
   for update skip locked
 ),
-claimed as (
-  update ${s.jobs} j set state = 'active', attempts = j.attempts + 1, started_at = c.now,
-    lease_token = gen_random_uuid(), lease_expires_at = c.now + $4::bigint, worker_id = $2,
-    state_seq = nextval(${s.stateSeq})
-  from due d cross join clock c
-  where j.queue = d.queue and j.id = d.id
-  returning ${rawJobColumns("j")}, j.seq
-),
+${leaseRows(s, "due")},
 ${claimSuffix(s)}
 select j.*, w.next_due, w.rate_free, null::bigint as group_free,
   (select grouped from settings_grouped) as grouped,
@@ -107,14 +100,7 @@ due as materialized (
   limit $3
   for update skip locked
 ),
-claimed as (
-  update ${s.jobs} j set state = 'active', attempts = j.attempts + 1, started_at = c.now,
-    lease_token = gen_random_uuid(), lease_expires_at = c.now + $4::bigint, worker_id = $2,
-    state_seq = nextval(${s.stateSeq})
-  from due d cross join clock c
-  where j.queue = d.queue and j.id = d.id
-  returning ${rawJobColumns("j")}, j.seq
-),
+${leaseRows(s, "due")},
 wake as materialized (
   select (select held from held) as held,
     case when (select count(*) from claimed) < $3 then (
@@ -127,6 +113,22 @@ from wake w left join claimed j on true
 order by j.priority desc, j.run_at, j.seq`,
     values: [p.queue, p.workerId, p.limit, p.leaseMs],
   };
+}
+
+/**
+ * The `claimed` CTE every claim has: lease the rows that CTE `from` picked (its `queue`, `id`)
+ * to worker $2 for $4 ms as of `clock`, returning them as stored plus `seq` and the columns
+ * of `from` (alias `d`) listed in `extra`.
+ */
+export function leaseRows(s: Schema, from: string, extra = ""): string {
+  return `claimed as (
+  update ${s.jobs} j set state = 'active', attempts = j.attempts + 1, started_at = c.now,
+    lease_token = gen_random_uuid(), lease_expires_at = c.now + $4::bigint, worker_id = $2,
+    state_seq = nextval(${s.stateSeq})
+  from ${from} d cross join clock c
+  where j.queue = d.queue and j.id = d.id
+  returning ${rawJobColumns("j")}, j.seq${extra}
+)`;
 }
 
 /**

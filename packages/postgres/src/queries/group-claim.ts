@@ -1,6 +1,6 @@
 import type { Schema } from "../schema.js";
-import { type ClaimParams, claimPrefix, claimSuffix } from "./claim.js";
-import { rawJobColumns, type Statement, statementName } from "./statement.js";
+import { type ClaimParams, claimPrefix, claimSuffix, leaseRows } from "./claim.js";
+import { type Statement, statementName } from "./statement.js";
 
 /**
  * The claim of a queue with groups, in one statement: fair turns between the groups, each
@@ -95,14 +95,7 @@ ranked as materialized (
   ) r
 ),
 chosen as materialized (select * from ranked where taken),
-claimed as (
-  update ${s.jobs} j set state = 'active', attempts = j.attempts + 1, started_at = c.now,
-    lease_token = gen_random_uuid(), lease_expires_at = c.now + $4::bigint, worker_id = $2,
-    state_seq = nextval(${s.stateSeq})
-  from chosen d cross join clock c
-  where j.queue = d.queue and j.id = d.id
-  returning ${rawJobColumns("j")}, j.seq, d.pos
-),
+${leaseRows(s, "chosen", ", d.pos")},
 counted as materialized (
   select u.grp, u.rid is distinct from (
       select g2.ctid from ${s.groups} g2 where g2.queue = $1 and g2.grp = u.grp) as stale,
