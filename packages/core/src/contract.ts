@@ -419,4 +419,17 @@ export interface StorageAdapter {
    * claim and this call is not missed. Never rejects on timeout.
    */
   waitForWork?(queue: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /**
+   * {@link waitForWork}, for a worker that would claim with `request` when it wakes: the
+   * adapter may lease a job that arrives meanwhile to the caller (as `claim` would, within
+   * `request.limit`, honouring every setting) and resolve with it, saving the claim's round
+   * trip. Resolves with the jobs handed over, often none: a wake-up without jobs means
+   * "claim now", as from `waitForWork`. Only asked for claims without a priority range.
+   * Optional: a worker falls back to `waitForWork`.
+   */
+  waitForJobs?(
+    request: ClaimRequest,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<ClaimedJob[]>;
 }

@@ -304,7 +304,21 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       if (claimed.nextWakeAt !== null) {
         timeout = Math.min(timeout, Math.max(1, claimed.nextWakeAt - Date.now()));
       }
-      if (wakeUp) await this.adapter.waitForWork!(this.queue, timeout, this.#stop.signal);
+      if (wakeUp && this.adapter.waitForJobs !== undefined && !this.#bands) {
+        const handed = await this.adapter.waitForJobs(
+          {
+            queue: this.queue,
+            workerId: this.id,
+            limit: Math.max(1, this.#concurrency - this.#running.size),
+            leaseMs: this.#leaseMs,
+            priorityRange: null,
+          },
+          timeout,
+          this.#stop.signal,
+        );
+        for (const job of handed) this.#start(job);
+        if (handed.length > 0) this.#drained = false;
+      } else if (wakeUp) await this.adapter.waitForWork!(this.queue, timeout, this.#stop.signal);
       else {
         await sleep(timeout, this.#stop.signal);
         poll = Math.min(poll * 2, maxPoll);

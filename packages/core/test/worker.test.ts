@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import {
+  type ClaimRequest,
   isQueueFlowError,
   MemoryAdapter,
   Queue,
@@ -510,5 +511,41 @@ describe("Queue input", () => {
       queue.retry(job.id, { payloadPatch: { when: new Date() } as never }),
     ).rejects.toSatisfy((err) => isQueueFlowError(err, "QF_INVALID_PAYLOAD"));
     expect((await queue.getJob(job.id))?.state).toBe("waiting");
+  });
+});
+
+describe("Worker with an adapter that hands jobs over while it waits", () => {
+  // A stand-in for a store with handoff (the Redis adapter's waitForJobs): the wait claims
+  // on the worker's behalf, with the request the worker passed.
+  class HandingAdapter extends MemoryAdapter {
+    readonly requests: ClaimRequest[] = [];
+    readonly handed: string[] = [];
+    async waitForJobs(request: ClaimRequest, timeoutMs: number, signal: AbortSignal) {
+      this.requests.push(request);
+      await this.waitForWork(request.queue, timeoutMs, signal);
+      if (signal.aborted) return [];
+      const { jobs } = await this.claim({ ...request, limit: 1 });
+      this.handed.push(...jobs.map((j) => j.id));
+      return jobs;
+    }
+  }
+
+  it("starts the jobs the adapter hands over while the worker waits", async () => {
+    const adapter = new HandingAdapter();
+    const { queue, start, name } = setup(adapter);
+    const worker = start({ concurrency: 4 });
+    const completed: string[] = [];
+    worker.on("completed", (job) => completed.push(job.id));
+    await waitFor(() => adapter.requests.length > 0, { what: "the worker to wait" });
+    const job = await queue.add("email.send", { to: "h@example.com" });
+    await waitFor(() => completed.includes(job.id), { what: "the handed job to complete" });
+    expect(adapter.handed).toContain(job.id);
+    expect(adapter.requests[0]).toMatchObject({
+      queue: name,
+      workerId: worker.id,
+      limit: 4,
+      priorityRange: null,
+    });
+    expect((await queue.getJob(job.id))?.state).toBe("completed");
   });
 });

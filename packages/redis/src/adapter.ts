@@ -449,20 +449,66 @@ export class RedisAdapter implements StorageAdapter {
 
   async waitForWork(queue: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
     if (this.closed || signal.aborted || !(timeoutMs > 0)) return;
+    const wait = await this.timeToWait(queue, timeoutMs, "");
+    if (wait > 0) await this.waits.wait([this.keys.get(queue).marker], wait, signal);
+  }
+
+  /**
+   * {@link waitForWork}, registered as a waiting worker: an add while it waits may lease its
+   * job to this request and push it onto the queue's handoff list (lua/includes/handoff.lua),
+   * which the blocking pop takes along with the marker. Resolves with that job, or none.
+   */
+  async waitForJobs(
+    request: ClaimRequest,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<ClaimedJob[]> {
+    if (this.closed || signal.aborted || !(timeoutMs > 0)) return [];
+    const { queue, workerId } = request;
+    const leaseMs = Math.ceil(request.leaseMs);
+    const wait = await this.timeToWait(queue, timeoutMs, `${leaseMs}|${workerId}`);
+    if (wait <= 0) return [];
     const keys = this.keys.get(queue);
-    let wait = timeoutMs;
+    // A unique cancel list: an abort must not leave a BLPOP behind that could take a job.
+    const cancelKey = `${keys.waitPrefix}${randomBytes(8).toString("hex")}`;
+    const popped = await this.waits.wait([keys.handoff, keys.marker], wait, signal, cancelKey);
+    if (popped === null || popped[0] !== keys.handoff) return [];
+    const [id, tokenPrefix, now, grantedMs, grantedTo, ...fields] = JSON.parse(
+      popped[1],
+    ) as string[];
+    const lease = {
+      now: Number(now),
+      leaseMs: Number(grantedMs),
+      tokenPrefix: tokenPrefix as string,
+      workerId: grantedTo as string,
+    };
+    return [claimedJob(queue, id as string, fields, lease, 1)];
+  }
+
+  /**
+   * How long a wait may block (0: work is claimable now). Work that arrived between the
+   * caller's empty claim and this call is claimable at once; a delayed job added since then
+   * shortens the wait to its due time. `registration` ("<leaseMs>|<workerId>", or "")
+   * registers the caller for handoffs until the wait ends.
+   */
+  private async timeToWait(
+    queue: string,
+    timeoutMs: number,
+    registration: string,
+  ): Promise<number> {
     try {
-      // Work that arrived between the caller's empty claim and this call is claimable now;
-      // a delayed job added since then shortens the wait to its due time.
-      const [claimable, dueInMs] = asArray(await this.run(queue, "hasWork", []), "hasWork");
-      if (claimable === 1) return;
+      const [claimable, dueInMs] = asArray(
+        await this.run(queue, "hasWork", [registration, String(Math.ceil(timeoutMs))]),
+        "hasWork",
+      );
+      if (claimable === 1) return 0;
       // +1: a job due at t is claimable once the server clock has passed t.
-      if (typeof dueInMs === "number") wait = Math.min(wait, dueInMs + 1);
+      if (typeof dueInMs === "number") return Math.min(timeoutMs, dueInMs + 1);
     } catch {
       // The store is unreachable: the blocking wait fails too and waits out the timeout,
       // and the worker's next claim reports the error. A wait never rejects.
     }
-    await this.waits.wait(keys.marker, wait, signal);
+    return timeoutMs;
   }
 
   /** Run one script on `queue`'s keys; failures come back mapped by {@link toStoreError}. */

@@ -195,7 +195,7 @@ export function chunkPayload(json: string, out: string[]): void {
 }
 
 /**
- * Append the add script's ARGV for one job (see lua/add-11.lua). Returns the hash fields it
+ * Append the add script's ARGV for one job (see lua/add-15.lua). Returns the hash fields it
  * passes besides `o`, `r` and `s`, for createdJob.
  */
 export function encodeNewJob(job: NewJob, argv: (string | Buffer)[]): string[] {
@@ -246,7 +246,7 @@ export function createdJob(
   return decodeJob(queue, job.id, ["o", o, "r", runAt, "s", state, ...fields]);
 }
 
-/** What a claim call changed on every job it leased (see lua/claim-17.lua). */
+/** What a claim call changed on every job it leased (see lua/claim-19.lua). */
 export interface LeaseGrant {
   /** The server time of the claim, ms. */
   now: number;

@@ -10,6 +10,8 @@ const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
  * start with `<prefix>:{<queue>}:`, so the queue name is the hash tag and the whole queue
  * lives in one Redis Cluster slot.
  *
+ * - `waitPrefix`: not a key but the prefix of the lists a waiting worker's abort pushes to
+ *   (`<prefix>:{<queue>}:wait:<random>`, one per wait; see `BlockingWaits` in wake-up.ts).
  * - `jobPrefix`: not a key but the prefix of the job hashes, `<prefix>:{<queue>}:job:<id>`.
  *   Claim, recovery and promotion pick job ids inside the script, so the caller cannot pass
  *   those keys in KEYS; the scripts append the id to this prefix instead (BullMQ's trick).
@@ -32,6 +34,10 @@ const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
  *   turns between groups only from then on.
  * - `starts`: ZSET of recent claim times (the sliding rate-limit window).
  * - `marker`: LIST that transitions push to and `waitForWork` blocks on (at most one entry).
+ * - `idle`: ZSET of the workers blocked waiting for a job, member `<leaseMs>|<workerId>`,
+ *   scored by when the registration lapses; `handoff`: LIST of jobs an add leased to one of
+ *   them, each a JSON array `[id, token, field, value, ...]`, taken by a waiting worker's
+ *   blocking pop or, if it sits there, put back in line by the next claim (see add and claim).
  * - `dlqNames`, `dlqErrors`, `dlqClasses`: HASH counters of dead jobs by job name, latest
  *   error name and latest error class, kept by every transition into and out of dead.
  * - `dlqAt`: ZSET of dead jobs (packed ids) scored by finishedAt: the age histogram is one
@@ -48,6 +54,7 @@ const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
  */
 export interface QueueKeys {
   jobPrefix: string;
+  waitPrefix: string;
   ready: string;
   timers: string;
   leases: string;
@@ -62,6 +69,8 @@ export interface QueueKeys {
   settings: string;
   starts: string;
   marker: string;
+  idle: string;
+  handoff: string;
   dlqNames: string;
   dlqErrors: string;
   dlqClasses: string;
@@ -111,6 +120,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = queueBase(prefix, queue);
   return {
     jobPrefix: `${base}job:`,
+    waitPrefix: `${base}wait:`,
     ready: `${base}ready`,
     timers: `${base}timers`,
     leases: `${base}leases`,
@@ -125,6 +135,8 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     settings: `${base}settings`,
     starts: `${base}starts`,
     marker: `${base}marker`,
+    idle: `${base}idle`,
+    handoff: `${base}handoff`,
     dlqNames: `${base}dlq:names`,
     dlqErrors: `${base}dlq:errors`,
     dlqClasses: `${base}dlq:classes`,

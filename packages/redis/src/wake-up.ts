@@ -7,8 +7,11 @@ const MAX_IDLE = 4;
 /** Slack past a wait's own timeout before a BLPOP that did not come back is given up on. */
 const GRACE_MS = 2_000;
 
+/** Lifetime of a cancel entry the aborted BLPOP did not take (it took a job instead). */
+const CANCEL_TTL_MS = 60_000;
+
 /**
- * Blocking waits on a queue's marker list (BLPOP), each on a connection of its own: a
+ * Blocking waits on a queue's lists (BLPOP), each on a connection of its own: a
  * blocked connection serves nobody else, so the adapter's main connection never blocks and
  * concurrent waits on different queues (different Cluster slots) never queue behind each
  * other. Connections are `duplicate()`s of the adapter's client, made on first use and kept
@@ -26,26 +29,49 @@ export class BlockingWaits {
   constructor(private readonly client: RedisClient) {}
 
   /**
-   * Resolve when an entry arrives on `markerKey` (and take it), at `timeoutMs`, or on abort.
-   * Never rejects: a connection failure waits out the timeout instead, so a worker whose
-   * claims still succeed does not spin on a broken blocking connection.
+   * Resolve when an entry arrives on one of `listKeys` (and take the first one, checking the
+   * keys in order: the popped key and entry), at `timeoutMs`, or on abort (null). Never
+   * rejects: a connection failure waits out the timeout instead, so a worker whose claims
+   * still succeed does not spin on a broken blocking connection.
+   *
+   * Abort cuts the connection, unless `cancelKey` (a list in the slot of `listKeys`, unique
+   * to this wait) is given: then the abort pushes onto it and the BLPOP ends by taking that
+   * entry, or an entry of `listKeys` that came first, which is returned. A cut connection
+   * would leave its BLPOP blocked on the server until Redis sees the socket close, and an
+   * entry popped meanwhile (a job handed to this wait) would reach no one.
    */
-  wait(markerKey: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (this.closed || signal.aborted || !(timeoutMs > 0)) return Promise.resolve();
+  wait(
+    listKeys: readonly string[],
+    timeoutMs: number,
+    signal: AbortSignal,
+    cancelKey?: string,
+  ): Promise<[key: string, entry: string] | null> {
+    if (this.closed || signal.aborted || !(timeoutMs > 0)) return Promise.resolve(null);
     const conn = this.idle.pop() ?? this.duplicate();
     this.busy.add(conn);
-    return new Promise<void>((resolve) => {
+    return new Promise((resolve) => {
       let done = false;
       let timer: NodeJS.Timeout;
-      const finish = (reusable: boolean): void => {
+      const finish = (reusable: boolean, popped: [string, string] | null = null): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
         signal.removeEventListener("abort", onAbort);
         this.release(conn, reusable);
-        resolve();
+        resolve(popped);
       };
-      const onAbort = (): void => finish(false);
+      let cancelled = false;
+      const onAbort = (): void => {
+        if (cancelKey === undefined || this.client.status !== "ready") return finish(false);
+        cancelled = true;
+        arm(GRACE_MS);
+        this.client
+          .pipeline()
+          .lpush(cancelKey, "1")
+          .pexpire(cancelKey, CANCEL_TTL_MS)
+          .exec()
+          .catch(() => finish(false));
+      };
       const arm = (ms: number): void => {
         clearTimeout(timer);
         timer = setTimeout(() => finish(false), ms);
@@ -56,8 +82,13 @@ export class BlockingWaits {
       const started = Date.now();
       // BLPOP takes seconds; 0 would block forever, so never round below 1 ms.
       const seconds = (Math.max(1, Math.ceil(timeoutMs)) / 1000).toFixed(3);
-      conn.blpop(markerKey, seconds).then(
-        () => finish(true),
+      const keys = cancelKey === undefined ? listKeys : [...listKeys, cancelKey];
+      conn.blpop(...keys, seconds).then(
+        (popped) => {
+          if (popped !== null && popped[0] === cancelKey) return finish(true);
+          if (cancelled) this.client.del(cancelKey as string).catch(() => {});
+          finish(true, popped);
+        },
         () => {
           if (this.closed) finish(false);
           else arm(Math.max(0, started + timeoutMs - Date.now()));

@@ -1,7 +1,7 @@
 --[[ add: store new jobs, once per id and once per live dedup key, in input order.
   KEYS[1] jobPrefix  KEYS[2] ready  KEYS[3] timers  KEYS[4] waiting  KEYS[5] delayed
   KEYS[6] dedup  KEYS[7] meta  KEYS[8] marker  KEYS[9] gready  KEYS[10] gturns
-  KEYS[11] settings
+  KEYS[11] settings  KEYS[12] idle  KEYS[13] handoff  KEYS[14] leases  KEYS[15] active
   ARGV[1] job count; then per job:
     id, packed id (packId in src/codec.ts), name, priority, maxAttempts, dedupKey|'', delayMs,
     runAt|'', group|'', dedup mode ('' live, 't<ttl ms>' throttle, 'd' debounce), m, then m
@@ -14,8 +14,12 @@
   Dedup modes: live, the key is held while its job is not finished; throttle, also until
   `tu` (creation + ttl) after it finished, while it exists; debounce, an add whose key is
   held by a job not started yet gives that job its payload and due time, and otherwise
-  creates a job that becomes the key's holder. ]]
+  creates a job that becomes the key's holder.
+  Handoff (lua/includes/handoff.lua): while workers are registered as waiting and the new
+  job would be the next one claimed, it is leased to one of them as a claim would lease it
+  and pushed onto `handoff` instead of `ready`; the reply is the same (the job as added). ]]
 -- @include common
+-- @include handoff
 
 local now = nowMs()
 local out = {}
@@ -27,6 +31,8 @@ local seq = nextSeqs(n)
 local ready, waiting, delayed, timers, gready = {}, {}, {}, {}, {}
 local turns, grouped, debounced = {}, false, false
 local nowText = int(now)
+local handoff = handoffOpen(now)
+local leases, active, handed = {}, {}, {}
 
 -- Debounce: the holder (waiting or delayed) takes the add's payload and due time.
 local function debounce(holder, state, first, last, runAt)
@@ -99,6 +105,7 @@ for j = 1, n do
     local jobSeq = int(seq + j)
     local packed = ARGV[base + 3] .. ' ' .. ARGV[base + 4] .. ' ' .. nowText .. ' ' .. jobSeq .. ' ' .. ARGV[base + 2]
     local runText = int(runAt)
+    local leaseMs, workerId
     if runAt > now then
       redis.call('HSET', jk, 'o', packed, 'r', runText, 's', 'delayed', unpack(ARGV, first, last))
       timers[#timers + 1] = runText
@@ -106,6 +113,27 @@ for j = 1, n do
       delayed[#delayed + 1] = jobSeq
       delayed[#delayed + 1] = pm
     else
+      -- A grouped job makes the queue grouped: its claims take turns, which a handoff skips.
+      if group ~= '' then handoff = false end
+      if handoff then leaseMs, workerId = takeIdleWorker() end
+      -- Once a job goes in line, later ones must not pass it.
+      if not leaseMs then handoff = false end
+    end
+    if leaseMs then
+      -- Leased as claim-19.lua leases; the entry holds the fields as they were before, as a
+      -- claim's reply does (claimedJob in src/codec.ts).
+      local tokenPrefix = 'h' .. jobSeq
+      local expires = int(now + leaseMs)
+      redis.call('HSET', jk, 'o', packed, 'r', runText, 's', 'active', 'a', 1, 'sa', nowText,
+        'lt', tokenPrefix .. '.1', 'le', expires, 'w', workerId, unpack(ARGV, first, last))
+      leases[#leases + 1] = expires
+      leases[#leases + 1] = id
+      active[#active + 1] = jobSeq
+      active[#active + 1] = pm
+      local entry = { id, tokenPrefix, nowText, int(leaseMs), workerId, 'o', packed, 'r', runText, 's', 'waiting' }
+      for i = first, last do entry[#entry + 1] = ARGV[i] end
+      handed[#handed + 1] = cjson.encode(entry)
+    elseif runAt <= now then
       redis.call('HSET', jk, 'o', packed, 'r', runText, 's', 'waiting', unpack(ARGV, first, last))
       if group ~= '' then
         gready[#gready + 1] = 0
@@ -135,6 +163,9 @@ callMany('ZADD', K.ready, ready)
 callMany('ZADD', K.waiting, waiting)
 callMany('ZADD', K.timers, timers)
 callMany('ZADD', K.delayed, delayed)
+callMany('ZADD', K.leases, leases)
+callMany('ZADD', K.active, active)
+if #handed > 0 then callMany('RPUSH', K.handoff, handed) end
 if grouped then
   -- From the first grouped job on, claims take turns between groups (settings `grp`).
   redis.call('HSET', K.settings, 'grp', '1')

@@ -2,7 +2,7 @@
   KEYS[1] jobPrefix  KEYS[2] ready  KEYS[3] timers  KEYS[4] leases  KEYS[5] waiting
   KEYS[6] delayed  KEYS[7] active  KEYS[8] meta  KEYS[9] settings  KEYS[10] starts
   KEYS[11] marker  KEYS[12] gready  KEYS[13] gturns  KEYS[14] gactive  KEYS[15] gcapped
-  KEYS[16] grated  KEYS[17] gstarts
+  KEYS[16] grated  KEYS[17] gstarts  KEYS[18] handoff  KEYS[19] idle
   ARGV[1] workerId  ARGV[2] limit  ARGV[3] leaseMs  ARGV[4] lowest priority|''
   ARGV[5] highest priority|''  ARGV[6] token prefix (unique per call; tokens are prefix.i)
   Returns {{id, {field, value, ...}, ...}, nextWakeAt|false, now}. Each job's fields are
@@ -15,12 +15,18 @@
   Once the queue has seen a grouped job (settings `grp`), a claim without a priority range
   takes turns between groups (lua/includes/turns.lua); before that, and for a queue that
   never has one, it pops `ready` as it always did. A priority range takes ungrouped jobs
-  only. ]]
+  only.
+  Jobs an add handed off that no waiting worker took go back in line first, and the
+  claiming worker's registration as a waiting one ends (lua/includes/handoff.lua). ]]
 -- @include common
 -- @include turns
+-- @include handoff
 
 local now = nowMs()
 promoteDue(now)
+returnHandoffs()
+-- A claiming worker is not waiting: no job is handed to it until it registers again.
+redis.call('ZREM', K.idle, ARGV[3] .. '|' .. ARGV[1])
 local limit = tonumber(ARGV[2])
 local leaseMs = tonumber(ARGV[3])
 local settings = readSettings()
