@@ -226,13 +226,15 @@ export class PostgresAdapter implements StorageAdapter {
       const unresolved: number[] = [];
       if (batch.every(isPlain)) {
         const encoded = encodeNewJobs(batch);
+        // Fresh copies of what was stored (the records must not alias the caller's objects).
+        const sent = JSON.parse(encoded) as NewJobParam[];
         const rows = await this.run<PlainEnqueueRow>(
-          q.enqueuePlainJobs(this.s, encoded),
+          sent.length === 1
+            ? q.enqueueOnePlainJob(this.s, sent[0]!)
+            : q.enqueuePlainJobs(this.s, encoded),
           "enqueue",
           client,
         );
-        // Fresh copies of what was stored (the records must not alias the caller's objects).
-        const sent = JSON.parse(encoded) as NewJobParam[];
         const key = (ord: number) => `${sent[ord]!.queue}\u0000${sent[ord]!.id}`;
         const created = new Map<string, JobRecord>();
         for (const row of rows) {

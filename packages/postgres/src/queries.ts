@@ -4,7 +4,7 @@ export type { ClaimParams } from "./queries/claim.js";
 export { claimJobs, claimPlainJobs, hasClaimableWork } from "./queries/claim.js";
 export type { CleanParams, RetryParams } from "./queries/dead-letters.js";
 export { cleanJobs, deadLetterStats, retryJobs } from "./queries/dead-letters.js";
-export { enqueueJobs, enqueuePlainJobs } from "./queries/enqueue.js";
+export { enqueueJobs, enqueueOnePlainJob, enqueuePlainJobs } from "./queries/enqueue.js";
 export { claimGroupedJobs } from "./queries/group-claim.js";
 export { pruneIdleGroups } from "./queries/groups.js";
 export type { ListCursor, ListParams } from "./queries/inspect.js";

@@ -104,6 +104,31 @@ describe("plain enqueue", () => {
   });
 });
 
+describe("one-job enqueue", () => {
+  it("adds a single job with the one-job statement, and returns a taken id's stored job", async () => {
+    const queue = uniqueQueue("one-enqueue");
+    const spy = vi.spyOn(pool, "query");
+    try {
+      const job = newJob(queue, { payload: { n: [1, "x"] }, metadata: { m: 1 }, delayMs: 5_000 });
+      const [added] = await adapter.enqueue([job]);
+      expect(added!.created).toBe(true);
+      expect(added!.job).toEqual(await adapter.getJob(queue, job.id));
+      expect(added!.job.state).toBe("delayed");
+      const [again] = await adapter.enqueue([{ ...job, payload: "other" }]);
+      expect(again).toEqual({ created: false, job: added!.job });
+      const names = spy.mock.calls.map(([statement]) =>
+        (statement as unknown as { name: string }).name.replace(`_${schema}`, ""),
+      );
+      expect(names.filter((n) => n.startsWith("qf_enqueue"))).toEqual([
+        "qf_enqueue_one",
+        "qf_enqueue_one",
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
 describe("plain claim", () => {
   // The statements one claim sent, by prepared-statement name without the schema suffix.
   async function claimVia(queue: string, limit: number) {

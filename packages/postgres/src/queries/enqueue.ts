@@ -1,3 +1,4 @@
+import type { NewJobParam } from "../codec.js";
 import type { Schema } from "../schema.js";
 import { announceGroups, announceLane } from "./groups.js";
 import {
@@ -227,5 +228,59 @@ left join lateral (
   where n.id is null and o.queue = i.queue and o.id = i.id
   limit 1) e on true`,
     values: [jobs],
+  };
+}
+
+/**
+ * {@link enqueuePlainJobs} for a batch of one, the common `queue.add`: the job as typed
+ * parameters, without the JSON record set, the twin ranking and the per-row join. On an idle
+ * server (the producer of a job a waiting worker starts) it answered in ~1.1 ms where the
+ * batch statement took ~1.4 ms. Same result row, with `ord` 0 and `first` true.
+ */
+export function enqueueOnePlainJob(s: Schema, job: NewJobParam): Statement {
+  return {
+    name: statementName(s, "enqueue_one"),
+    text: `
+with ${CLOCK_CTE},
+input as materialized (
+  select coalesce($11::bigint, c.now + $10::bigint) as run_at from clock c
+),
+inserted as (
+  insert into ${s.jobs} as j (queue, id, name, payload, state, priority, max_attempts,
+    backoff, timeout_ms, metadata, created_at, run_at)
+  select $1::text, $2::text, $3::text, coalesce($4::jsonb, 'null'::jsonb),
+    case when i.run_at > c.now then 'delayed' else 'waiting' end,
+    $5::int, $6::int, $7::jsonb, $8::bigint, coalesce($9::jsonb, '{}'::jsonb), c.now, i.run_at
+  from input i cross join clock c
+  on conflict do nothing
+  returning j.queue, j.id, j.state, j.created_at, j.run_at, j.grp
+),
+${announceLane(s, "inserted")},
+notified as (
+  select pg_notify(${s.channelLiteral}, $1::text)
+  where exists (select 1 from inserted where state = 'waiting')
+)
+select 0 as ord, n.id is not null as inserted, true as first, n.state as new_state,
+  n.created_at as new_created_at, n.run_at as new_run_at, e.*,
+  (select count(*) from notified) as notified
+from clock
+left join inserted n on true
+left join lateral (
+  select ${jobColumns("o", "(select now from clock)")} from ${s.jobs} o
+  where n.id is null and o.queue = $1::text and o.id = $2::text
+  limit 1) e on true`,
+    values: [
+      job.queue,
+      job.id,
+      job.name,
+      JSON.stringify(job.payload),
+      job.priority,
+      job.max_attempts,
+      job.backoff === null ? null : JSON.stringify(job.backoff),
+      job.timeout_ms,
+      JSON.stringify(job.metadata),
+      job.delay_ms,
+      job.run_at,
+    ],
   };
 }
