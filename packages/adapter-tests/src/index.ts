@@ -22,4 +22,4 @@ export { recoverTests } from "./recover.js";
 export { runAdapterConformance } from "./run.js";
 export { scheduleTests } from "./schedules.js";
 export { settleTests } from "./settle.js";
-export { wakeUpTests } from "./wake-up.js";
+export { handoffTests, wakeUpTests } from "./wake-up.js";

@@ -28,6 +28,10 @@ export function lifecycleTests(factory: AdapterFactory, options: ConformanceOpti
       expect(a.name.length).toBeGreaterThan(0);
       expect(a.capabilities).toEqual(factory.capabilities);
       if (a.capabilities.wakeUp) expect(a.waitForWork).toBeTypeOf("function");
+      if (a.capabilities.handoff) {
+        expect(a.capabilities.wakeUp, "handoff requires wakeUp").toBe(true);
+        expect(a.waitForJobs).toBeTypeOf("function");
+      }
     });
 
     it("treats a second connect as a no-op and keeps its data", async () => {

@@ -13,7 +13,7 @@ import { manageTests } from "./manage.js";
 import { recoverTests } from "./recover.js";
 import { scheduleTests } from "./schedules.js";
 import { settleTests } from "./settle.js";
-import { wakeUpTests } from "./wake-up.js";
+import { handoffTests, wakeUpTests } from "./wake-up.js";
 
 /**
  * Declare the whole StorageAdapter conformance suite as one vitest `describe` block: every
@@ -50,6 +50,7 @@ export function runAdapterConformance(
     deadLetterOpsTests(factory, o);
     scheduleTests(factory, o);
     if (factory.capabilities.wakeUp) wakeUpTests(factory, o);
+    if (factory.capabilities.handoff === true) handoffTests(factory, o);
     if (factory.capabilities.groups === true) groupTests(factory, o);
   });
 }

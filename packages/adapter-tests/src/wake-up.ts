@@ -1,10 +1,12 @@
-import type { StorageAdapter } from "@queueflow/core";
+import type { ClaimRequest, StorageAdapter } from "@queueflow/core";
 import { describe, expect, it } from "vitest";
 import type { AdapterFactory, ConformanceOptions } from "./factory.js";
 import { resolveOptions } from "./factory.js";
 import {
   enqueueOne,
+  getJobOrThrow,
   jobInState,
+  newJob,
   scaled,
   sleep,
   testTimeout,
@@ -121,6 +123,105 @@ export function wakeUpTests(factory: AdapterFactory, options: ConformanceOptions
       expect(await a.retryJobs({ queue, ids: [dead.id], payloadPatch: null })).toEqual([dead.id]);
       await waiter.done;
       expect(waiter.settledAt()! - retriedAt).toBeLessThan(prompt);
+    });
+  });
+}
+
+/**
+ * Handoff (only for adapters declaring `capabilities.handoff`): `waitForJobs` either hands
+ * a job added during the wait to the waiter, leased to it as a claim would lease it, or
+ * leaves it claimable; it hands over nothing a claim could not take, and never more than the
+ * request's limit.
+ */
+export function handoffTests(factory: AdapterFactory, options: ConformanceOptions = {}): void {
+  const o = resolveOptions(options);
+  const prompt = scaled(o, 2_000);
+  describe("handoff (waitForJobs)", { timeout: testTimeout(o) }, () => {
+    const adapter = useAdapter(factory, o);
+    const request = (queue: string, limit = 5): ClaimRequest => ({
+      queue,
+      workerId: "waiting-worker",
+      limit,
+      leaseMs: scaled(o, 60_000),
+      priorityRange: null,
+    });
+    const never = () => new AbortController().signal;
+
+    /** Jobs the wait handed over, then whatever a claim takes right after it. */
+    async function handedThenClaimed(a: StorageAdapter, queue: string, limit: number) {
+      const handed = await a.waitForJobs!(request(queue, limit), scaled(o, 10_000), never());
+      const claimed = (await a.claim({ ...request(queue, 10), workerId: "claimer" })).jobs;
+      return { handed, claimed };
+    }
+
+    it("hands a job added during the wait over, leased as a claim leases, or leaves it claimable", async () => {
+      const a = adapter();
+      const queue = uniqueQueue("handoff-add");
+      const waiting = handedThenClaimed(a, queue, 5);
+      await sleep(scaled(o, 100));
+      const added = await enqueueOne(a, queue, { payload: { handed: true } });
+      const { handed, claimed } = await waiting;
+
+      const all = [...handed, ...claimed];
+      expect(all.map((j) => j.id)).toEqual([added.id]);
+      const job = all[0]!;
+      expect(job.payload).toEqual({ handed: true });
+      expect(job.attempts).toBe(1);
+      expect(job.workerId).toBe(handed.length > 0 ? "waiting-worker" : "claimer");
+      expect(await getJobOrThrow(a, queue, job.id)).toEqual(job);
+      expect(
+        await a.settle(queue, [{ kind: "complete", id: job.id, token: job.leaseToken, result: 1 }]),
+      ).toEqual(["ok"]);
+      expect((await a.counts(queue)).completed).toBe(1);
+    });
+
+    it("hands over at most the request's limit; the rest stays claimable", async () => {
+      const a = adapter();
+      const queue = uniqueQueue("handoff-limit");
+      const waiting = handedThenClaimed(a, queue, 1);
+      await sleep(scaled(o, 100));
+      const added = await a.enqueue([newJob(queue), newJob(queue), newJob(queue)]);
+      const { handed, claimed } = await waiting;
+
+      expect(handed.length).toBeLessThanOrEqual(1);
+      expect([...handed, ...claimed].map((j) => j.id).sort()).toEqual(
+        added.map((r) => r.job.id).sort(),
+      );
+    });
+
+    it("hands nothing over for a paused queue, and wakes on resume", async () => {
+      const a = adapter();
+      const queue = uniqueQueue("handoff-paused");
+      await a.updateSettings(queue, { paused: true });
+      const first = await a.waitForJobs!(request(queue), scaled(o, 300), never());
+      expect(first).toEqual([]);
+      const waiting = a.waitForJobs!(request(queue), scaled(o, 10_000), never());
+      await sleep(scaled(o, 100));
+      const added = await enqueueOne(a, queue);
+      await sleep(scaled(o, 100));
+      const resumedAt = Date.now();
+      await a.updateSettings(queue, { paused: false });
+      expect(await waiting).toEqual([]);
+      expect(Date.now() - resumedAt).toBeLessThan(prompt);
+      expect((await getJobOrThrow(a, queue, added.id)).state).toBe("waiting");
+    });
+
+    it("resolves with no jobs at its timeout and when the signal aborts", async () => {
+      const a = adapter();
+      const queue = uniqueQueue("handoff-idle");
+      const started = Date.now();
+      expect(await a.waitForJobs!(request(queue), scaled(o, 300), never())).toEqual([]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(scaled(o, 150));
+      const controller = new AbortController();
+      const waiting = a.waitForJobs!(request(queue), scaled(o, 10_000), controller.signal);
+      await sleep(scaled(o, 50));
+      const abortedAt = Date.now();
+      controller.abort();
+      expect(await waiting).toEqual([]);
+      expect(Date.now() - abortedAt).toBeLessThan(prompt);
+      expect(await a.waitForJobs!(request(queue), scaled(o, 10_000), AbortSignal.abort())).toEqual(
+        [],
+      );
     });
   });
 }

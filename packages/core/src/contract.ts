@@ -16,6 +16,11 @@ export interface AdapterCapabilities {
    * options with `QF_NOT_SUPPORTED` on an adapter without it.
    */
   groups?: boolean;
+  /**
+   * `waitForJobs` may hand a job added during the wait to the waiting worker (requires
+   * `wakeUp`). Optional: absent means false, and workers wait with `waitForWork`.
+   */
+  handoff?: boolean;
 }
 
 /** Result of {@link StorageAdapter.health}. */
@@ -425,7 +430,7 @@ export interface StorageAdapter {
    * `request.limit`, honouring every setting) and resolve with it, saving the claim's round
    * trip. Resolves with the jobs handed over, often none: a wake-up without jobs means
    * "claim now", as from `waitForWork`. Only asked for claims without a priority range.
-   * Optional: a worker falls back to `waitForWork`.
+   * Present when `capabilities.handoff` is true; a worker falls back to `waitForWork`.
    */
   waitForJobs?(
     request: ClaimRequest,

@@ -260,6 +260,8 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
 
   async #claimLoop(): Promise<void> {
     const wakeUp = this.adapter.capabilities.wakeUp && this.adapter.waitForWork !== undefined;
+    const handoff =
+      this.adapter.capabilities.handoff === true && this.adapter.waitForJobs !== undefined;
     const maxPoll = this.#opts.pollIntervalMs ?? 1000;
     let poll = MIN_POLL_MS;
     let errorDelay = 0;
@@ -304,8 +306,8 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       if (claimed.nextWakeAt !== null) {
         timeout = Math.min(timeout, Math.max(1, claimed.nextWakeAt - Date.now()));
       }
-      if (wakeUp && this.adapter.waitForJobs !== undefined && !this.#bands) {
-        const handed = await this.adapter.waitForJobs(
+      if (wakeUp && handoff && !this.#bands) {
+        const handed = await this.adapter.waitForJobs!(
           {
             queue: this.queue,
             workerId: this.id,

@@ -518,6 +518,7 @@ describe("Worker with an adapter that hands jobs over while it waits", () => {
   // A stand-in for a store with handoff (the Redis adapter's waitForJobs): the wait claims
   // on the worker's behalf, with the request the worker passed.
   class HandingAdapter extends MemoryAdapter {
+    override readonly capabilities = { ...new MemoryAdapter().capabilities, handoff: true };
     readonly requests: ClaimRequest[] = [];
     readonly handed: string[] = [];
     async waitForJobs(request: ClaimRequest, timeoutMs: number, signal: AbortSignal) {

@@ -104,7 +104,12 @@ const MAX_PRIORITY = 20;
  */
 export class RedisAdapter implements StorageAdapter {
   readonly name = "redis";
-  readonly capabilities: AdapterCapabilities = { wakeUp: true, transactions: false, groups: true };
+  readonly capabilities: AdapterCapabilities = {
+    wakeUp: true,
+    transactions: false,
+    groups: true,
+    handoff: true,
+  };
 
   /** The client the adapter runs its scripts on (the one passed in, or its own). */
   readonly client: RedisClient;

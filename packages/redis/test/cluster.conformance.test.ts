@@ -28,7 +28,7 @@ async function deleteClusterPrefix(cluster: Cluster, prefix: string): Promise<vo
 // every script must touch only keys of its queue's slot, or Redis refuses it here.
 runAdapterConformance({
   name: "redis cluster",
-  capabilities: { wakeUp: true, transactions: false, groups: true },
+  capabilities: { wakeUp: true, transactions: false, groups: true, handoff: true },
   create: () => new RedisAdapter({ client: new Cluster(nodes), prefix: testPrefix("cluster") }),
   cleanup: async (adapter: StorageAdapter) => {
     const redis = adapter as RedisAdapter;

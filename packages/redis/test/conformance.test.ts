@@ -7,7 +7,7 @@ import { deletePrefix, redisUrl, testPrefix, withClient } from "./helpers.js";
 // another area is still using.
 runAdapterConformance({
   name: "redis",
-  capabilities: { wakeUp: true, transactions: false, groups: true },
+  capabilities: { wakeUp: true, transactions: false, groups: true, handoff: true },
   create: () => new RedisAdapter({ url: redisUrl(), prefix: testPrefix("conf") }),
   cleanup: async (adapter: StorageAdapter) => {
     await withClient((client) => deletePrefix(client, (adapter as RedisAdapter).prefix));
