@@ -62,7 +62,10 @@ export class BlockingWaits {
       };
       let cancelled = false;
       const onAbort = (): void => {
-        if (cancelKey === undefined || this.client.status !== "ready") return finish(false);
+        if (cancelKey === undefined || this.client.status !== "ready") {
+          finish(false);
+          return;
+        }
         cancelled = true;
         arm(GRACE_MS);
         this.client
@@ -85,7 +88,10 @@ export class BlockingWaits {
       const keys = cancelKey === undefined ? listKeys : [...listKeys, cancelKey];
       conn.blpop(...keys, seconds).then(
         (popped) => {
-          if (popped !== null && popped[0] === cancelKey) return finish(true);
+          if (popped !== null && popped[0] === cancelKey) {
+            finish(true);
+            return;
+          }
           if (cancelled) this.client.del(cancelKey as string).catch(() => {});
           finish(true, popped);
         },
