@@ -91,6 +91,8 @@ for j = 1, n do
           debounce(holder, h[1], first, last, runAt)
           existing = holder
           debounced = true
+          -- The holder may be back in line now: no later job of the batch may pass it.
+          handoff = false
         end
       else
         existing = holder
