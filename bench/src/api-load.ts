@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
-import { ensureRedis, redisVersion, stopStartedServers } from "./servers.js";
+import { describeRedis, ensureRedis, stopStartedServers } from "./servers.js";
 
 type Store = "memory" | "redis";
 
@@ -190,7 +190,7 @@ async function run(): Promise<RunResult> {
     processes = "one process: API + worker (apps/stack)";
   } else {
     redisUrl = await ensureRedis();
-    storeVersion = await redisVersion(redisUrl);
+    storeVersion = await describeRedis(redisUrl);
     namespace = `qfbench_${randomBytes(4).toString("hex")}`;
     const env = {
       ...common,

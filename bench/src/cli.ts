@@ -22,11 +22,11 @@ import { pgBossLibrary } from "./peers/pg-boss.js";
 import { queueflowLibrary } from "./queueflow.js";
 import { type Environment, writeReports } from "./report.js";
 import {
+  describeRedis,
   ensureMongo,
   ensurePostgres,
   ensureRedis,
   postgresVersion,
-  redisVersion,
   stopStartedServers,
 } from "./servers.js";
 
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     if (store === "redis") {
       const url = await ensureRedis();
       urls.redis = url;
-      env.servers.Redis = await redisVersion(url);
+      env.servers.Redis = await describeRedis(url);
       libs.push(await queueflowLibrary("redis", url));
       if (peers.has("bullmq")) libs.push(await bullmqLibrary(url));
     } else if (store === "mongo") {
