@@ -70,9 +70,10 @@ export async function stopStartedServers(): Promise<void> {
 
 /**
  * The Redis version, and what the server already held when the run began. Leftover keys
- * (earlier runs, tests, a developer's data) skew the figures: a server holding 1.5 million
- * of them (900 MB) measured QueueFlow's concurrency-10 throughput at 1.15x BullMQ where the
- * same code on an empty server measured 1.80x. So the report says so, and stderr warns.
+ * (earlier runs, tests, a developer's data) can skew the figures: on a server holding 1.5
+ * million of them (900 MB) QueueFlow's concurrency-10 throughput measured 1.15x BullMQ, and
+ * the same code 1.80x once the server was flushed (one run each; runs spread widely). So the
+ * report says what the server held, and stderr warns.
  */
 export async function describeRedis(url: string): Promise<string> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
