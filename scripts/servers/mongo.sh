@@ -23,6 +23,8 @@ DB=queueflow
 action="${1:?usage: scripts/servers/mongo.sh up|down}"
 
 log() { printf 'mongo.sh: %s\n' "$*" >&2; }
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 fail() {
   log "$*"
   exit 1
@@ -117,16 +119,7 @@ stop() {
     return 0
   fi
   kill "$pid" 2>/dev/null || true
-  local tries=0
-  while kill -0 "$pid" 2>/dev/null; do
-    tries=$((tries + 1))
-    if ((tries > 100)); then
-      log "$name (pid $pid) did not stop within 10 s; sending SIGKILL"
-      kill -9 "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.1
-  done
+  stop_pid "$pid" "$name"
   rm -f "$DATA/$name.pid"
   log "stopped $name (pid $pid)"
 }

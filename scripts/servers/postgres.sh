@@ -24,6 +24,8 @@ PG_USER=queueflow
 DATA="$ROOT/.data/postgres"
 
 log() { printf 'postgres.sh: %s\n' "$*" >&2; }
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 fail() {
   log "$*"
   exit 1
@@ -147,12 +149,7 @@ CONF
     log "reusing the running cluster in $DATA/cluster"
   fi
 
-  local i
-  for ((i = 0; i < 120; i++)); do
-    if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then break; fi
-    sleep 0.5
-  done
-  "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" ||
+  wait_until 120 0.5 "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" ||
     fail "PostgreSQL did not answer on 127.0.0.1:$PORT within 60 s; see $DATA/server.log"
 
   if [[ -z "$("$BIN/psql" -h 127.0.0.1 -p "$PORT" -U "$PG_USER" -d postgres -Atqc \

@@ -16,6 +16,8 @@ PORTS=("$FIRST" "$((FIRST + 1))" "$((FIRST + 2))")
 action="${1:?usage: scripts/servers/redis-cluster.sh up|down}"
 
 log() { printf 'redis-cluster.sh: %s\n' "$*" >&2; }
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cli() {
   local port="$1"
@@ -24,6 +26,7 @@ cli() {
 }
 
 ping_ok() { cli "$1" ping 2>/dev/null | grep -q PONG; }
+node_gone() { ! ping_ok "$1"; }
 state_ok() { cli "$1" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; }
 nodes_list() {
   local out="" port
@@ -49,15 +52,11 @@ ensure_installed() {
 }
 
 wait_for() {
-  local what="$1" check="$2" port="$3" tries=0
-  until "$check" "$port"; do
-    tries=$((tries + 1))
-    if ((tries > 200)); then
-      log "node $port: $what not reached within 20 s; see $DATA/$port/redis.log"
-      exit 1
-    fi
-    sleep 0.1
-  done
+  local what="$1" check="$2" port="$3"
+  if ! wait_until 200 0.1 "$check" "$port"; then
+    log "node $port: $what not reached within 20 s; see $DATA/$port/redis.log"
+    exit 1
+  fi
 }
 
 up() {
@@ -96,15 +95,10 @@ down() {
   for port in "${PORTS[@]}"; do
     ping_ok "$port" && is_ours "$port" || continue
     cli "$port" shutdown nosave >/dev/null 2>&1 || true
-    local tries=0
-    while ping_ok "$port"; do
-      tries=$((tries + 1))
-      if ((tries > 100)); then
-        log "node $port did not stop within 10 s"
-        exit 1
-      fi
-      sleep 0.1
-    done
+    if ! wait_until 100 0.1 node_gone "$port"; then
+      log "node $port did not stop within 10 s"
+      exit 1
+    fi
     stopped=true
   done
   rm -rf "$DATA"

@@ -16,6 +16,8 @@ URL="redis://127.0.0.1:$PORT"
 action="${1:?usage: scripts/servers/redis.sh up|down}"
 
 log() { printf 'redis.sh: %s\n' "$*" >&2; }
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ping_ok() { redis-cli -h 127.0.0.1 -p "$PORT" ping 2>/dev/null | grep -q PONG; }
 
@@ -52,15 +54,10 @@ up() {
     redis-server --bind 127.0.0.1 --port "$PORT" --daemonize yes \
       --dir "$DATA" --pidfile "$PIDFILE" --logfile "$DATA/redis.log" \
       --appendonly yes --appendfsync everysec --save '' >&2
-    local tries=0
-    until ping_ok; do
-      tries=$((tries + 1))
-      if ((tries > 100)); then
-        log "redis-server did not answer PING within 10 s; see $DATA/redis.log"
-        exit 1
-      fi
-      sleep 0.1
-    done
+    if ! wait_until 100 0.1 ping_ok; then
+      log "redis-server did not answer PING within 10 s; see $DATA/redis.log"
+      exit 1
+    fi
     log "started redis-server $(redis-server --version | awk '{print $3}' | sed 's/^v=//') on $URL"
   fi
   echo "export REDIS_URL=$URL"
@@ -74,16 +71,7 @@ down() {
   fi
   # nosave: the AOF already holds the data; this only stops the process.
   redis-cli -h 127.0.0.1 -p "$PORT" shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
-  local tries=0
-  while kill -0 "$pid" 2>/dev/null; do
-    tries=$((tries + 1))
-    if ((tries > 100)); then
-      log "redis-server (pid $pid) did not stop within 10 s; sending SIGKILL"
-      kill -9 "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.1
-  done
+  stop_pid "$pid" redis-server
   rm -f "$PIDFILE"
   log "stopped redis-server (pid $pid)"
 }
