@@ -7,22 +7,36 @@ interface Pending {
 }
 
 /**
+ * How long a store call may go unanswered before it stops holding back the next one. A call
+ * on a connection that silently died can hang until the OS gives up on the socket (minutes):
+ * one such settle used to hold every later settlement back, so the worker re-ran its jobs
+ * until they went dead (found by the Mongo connection-loss test).
+ */
+export const STALLED_CALL_MS = 5_000;
+
+/**
  * Gathers the settlements of jobs that finish close together into one store call, so a batch
  * of no-op jobs costs about one round trip to settle instead of one each. While a call is in
- * flight, new settlements queue up for the next one.
+ * flight, new settlements queue up for the next one, unless the call has gone unanswered for
+ * `stallMs`: then they go out in a call of their own (the stalled one still resolves its own
+ * settlements if it ever returns).
  */
 export class SettleBatcher {
   readonly #adapter: StorageAdapter;
   readonly #queue: string;
   readonly #maxBatch: number;
+  readonly #stallMs: number;
   #pending: Pending[] = [];
   #scheduled = false;
   #inFlight: Promise<void> | undefined;
+  #inFlightSince = 0;
+  #stallTimer: NodeJS.Timeout | undefined;
 
-  constructor(adapter: StorageAdapter, queue: string, maxBatch = 500) {
+  constructor(adapter: StorageAdapter, queue: string, maxBatch = 500, stallMs = STALLED_CALL_MS) {
     this.#adapter = adapter;
     this.#queue = queue;
     this.#maxBatch = maxBatch;
+    this.#stallMs = stallMs;
   }
 
   /** Queue a settlement; resolves with its outcome once stored. */
@@ -33,16 +47,33 @@ export class SettleBatcher {
     });
   }
 
-  /** Resolve when everything queued so far is stored. */
+  /** Resolve when everything queued so far is stored (a stalled call is not waited for). */
   async drain(): Promise<void> {
     while (this.#pending.length > 0 || this.#inFlight) {
-      if (this.#inFlight) await this.#inFlight;
-      else await this.#flush();
+      if (this.#inFlight && !this.#stalled()) await this.#inFlight;
+      else if (this.#pending.length > 0) await this.#flush();
+      else return;
     }
   }
 
+  #stalled(): boolean {
+    return performance.now() - this.#inFlightSince >= this.#stallMs;
+  }
+
   #schedule(): void {
-    if (this.#scheduled || this.#inFlight) return;
+    if (this.#scheduled) return;
+    if (this.#inFlight && !this.#stalled()) {
+      // The call's end schedules the next flush; this only fires if it never ends.
+      this.#stallTimer ??= setTimeout(
+        () => {
+          this.#stallTimer = undefined;
+          this.#schedule();
+        },
+        this.#inFlightSince + this.#stallMs - performance.now(),
+      );
+      this.#stallTimer.unref();
+      return;
+    }
     this.#scheduled = true;
     // setImmediate, not a microtask: jobs finishing in the same I/O turn join one call.
     setImmediate(() => {
@@ -52,9 +83,11 @@ export class SettleBatcher {
   }
 
   #flush(): Promise<void> {
-    if (this.#inFlight || this.#pending.length === 0) return this.#inFlight ?? Promise.resolve();
+    if (this.#pending.length === 0 || (this.#inFlight && !this.#stalled())) {
+      return this.#inFlight ?? Promise.resolve();
+    }
     const batch = this.#pending.splice(0, this.#maxBatch);
-    this.#inFlight = this.#adapter
+    const call: Promise<void> = this.#adapter
       .settle(
         this.#queue,
         batch.map((p) => p.settlement),
@@ -68,9 +101,15 @@ export class SettleBatcher {
         },
       )
       .finally(() => {
+        // A stalled call that returns late leaves the newer one in charge.
+        if (this.#inFlight !== call) return;
         this.#inFlight = undefined;
+        clearTimeout(this.#stallTimer);
+        this.#stallTimer = undefined;
         if (this.#pending.length > 0) this.#schedule();
       });
-    return this.#inFlight;
+    this.#inFlight = call;
+    this.#inFlightSince = performance.now();
+    return call;
   }
 }

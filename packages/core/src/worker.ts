@@ -10,7 +10,7 @@ import { isSnooze, type JobContext, RunningJobContext } from "./job-context.js";
 import { type Middleware, runWithMiddleware } from "./middleware.js";
 import { RunControl } from "./run-control.js";
 import { fireDueSchedules } from "./scheduler.js";
-import { SettleBatcher } from "./settle-batcher.js";
+import { SettleBatcher, STALLED_CALL_MS } from "./settle-batcher.js";
 import type { AnyJobMap, Job, JobMap, JobName } from "./types.js";
 import {
   assertJson,
@@ -242,16 +242,21 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     await this.#claimLoop();
   }
 
-  /** Run `task` every `ms`, never overlapping itself; errors go to the `error` event. */
+  /**
+   * Run `task` every `ms`, not overlapping itself, unless a run has gone unanswered for an
+   * interval and {@link STALLED_CALL_MS}: a store call that never returns must not stop lease
+   * extension or stall recovery for good. Errors go to the `error` event.
+   */
   #every(ms: number, task: () => Promise<void>): void {
-    let busy = false;
+    let busySince: number | null = null;
     const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
+      const now = performance.now();
+      if (busySince !== null && now - busySince < Math.max(ms, STALLED_CALL_MS)) return;
+      busySince = now;
       task()
         .catch((err: unknown) => this.emit("error", err))
         .finally(() => {
-          busy = false;
+          if (busySince === now) busySince = null;
         });
     }, ms);
     timer.unref();
