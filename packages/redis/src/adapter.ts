@@ -471,12 +471,18 @@ export class RedisAdapter implements StorageAdapter {
     if (this.closed || signal.aborted || !(timeoutMs > 0)) return [];
     const { queue, workerId } = request;
     const leaseMs = Math.ceil(request.leaseMs);
-    const wait = await this.timeToWait(queue, timeoutMs, `${leaseMs}|${workerId}`);
+    const registration = `${leaseMs}|${workerId}`;
+    const wait = await this.timeToWait(queue, timeoutMs, registration);
     if (wait <= 0) return [];
     const keys = this.keys.get(queue);
-    // A unique cancel list: an abort must not leave a BLPOP behind that could take a job.
-    const cancelKey = `${keys.waitPrefix}${randomBytes(8).toString("hex")}`;
-    const popped = await this.waits.wait([keys.handoff, keys.marker], wait, signal, cancelKey);
+    // An abort (the worker stopping) ends the registration, then the pop through a cancel list
+    // of its own: an add before the registration ends hands its job to this wait, which
+    // returns it; an add after it hands nothing to a worker that is leaving.
+    const cancel = {
+      key: `${keys.waitPrefix}${randomBytes(8).toString("hex")}`,
+      leave: [keys.idle, registration] as [string, string],
+    };
+    const popped = await this.waits.wait([keys.handoff, keys.marker], wait, signal, cancel);
     if (popped === null || popped[0] !== keys.handoff) return [];
     const [id, tokenPrefix, now, grantedMs, grantedTo, ...fields] = JSON.parse(
       popped[1],

@@ -34,18 +34,20 @@ export class BlockingWaits {
    * rejects: a connection failure waits out the timeout instead, so a worker whose claims
    * still succeed does not spin on a broken blocking connection.
    *
-   * Abort cuts the connection, unless `cancelKey` (a list in the slot of `listKeys`, unique
-   * to this wait) is given: then the abort pushes onto it and the BLPOP ends by taking that
-   * entry, or an entry of `listKeys` that came first, which is returned. A cut connection
-   * would leave its BLPOP blocked on the server until Redis sees the socket close, and an
-   * entry popped meanwhile (a job handed to this wait) would reach no one.
+   * Abort cuts the connection, unless `cancel` is given: `cancel.key` is a list in the slot
+   * of `listKeys`, unique to this wait; the abort pushes onto it and the BLPOP ends by taking
+   * that entry, or an entry of `listKeys` that came first, which is returned. `cancel.leave`
+   * (a sorted set and member) is removed in the same pipeline, just before the push. A cut
+   * connection would leave its BLPOP blocked on the server until Redis sees the socket
+   * close, and an entry popped meanwhile (a job handed to this wait) would reach no one.
    */
   wait(
     listKeys: readonly string[],
     timeoutMs: number,
     signal: AbortSignal,
-    cancelKey?: string,
+    cancel?: { key: string; leave?: [set: string, member: string] },
   ): Promise<[key: string, entry: string] | null> {
+    const cancelKey = cancel?.key;
     if (this.closed || signal.aborted || !(timeoutMs > 0)) return Promise.resolve(null);
     const conn = this.idle.pop() ?? this.duplicate();
     this.busy.add(conn);
@@ -68,8 +70,9 @@ export class BlockingWaits {
         }
         cancelled = true;
         arm(GRACE_MS);
-        this.client
-          .pipeline()
+        const pipeline = this.client.pipeline();
+        if (cancel?.leave !== undefined) pipeline.zrem(...cancel.leave);
+        pipeline
           .lpush(cancelKey, "1")
           .pexpire(cancelKey, CANCEL_TTL_MS)
           .exec()

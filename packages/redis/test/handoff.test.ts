@@ -1,11 +1,12 @@
 import type { ClaimRequest } from "@queueflow/core";
 import { describe, expect, it } from "vitest";
+import { RedisAdapter } from "../src/index.js";
 import { job } from "./fixtures.js";
-import { useAdapter } from "./helpers.js";
+import { redisUrl, useAdapter } from "./helpers.js";
 
 // lua/includes/handoff.lua: an add leases its job to a worker blocked in waitForJobs.
 describe("handoff to a waiting worker", () => {
-  const { adapter } = useAdapter("handoff");
+  const { adapter, prefix } = useAdapter("handoff");
   const request = (queue: string, workerId = "w1"): ClaimRequest => ({
     queue,
     workerId,
@@ -39,14 +40,19 @@ describe("handoff to a waiting worker", () => {
     ).toEqual(["ok"]);
   });
 
-  it("puts a job handed to a worker that stopped waiting back in line for the next claim", async () => {
-    const queue = "orphaned";
-    const stop = new AbortController();
-    const waiting = adapter.waitForJobs(request(queue), 10_000, stop.signal);
+  /** A registration whose worker is gone without a word: its adapter closed mid-wait. */
+  async function orphanedRegistration(queue: string, workerId = "w1"): Promise<void> {
+    const gone = new RedisAdapter({ url: redisUrl(), prefix });
+    await gone.connect();
+    const waiting = gone.waitForJobs(request(queue, workerId), 10_000, never());
     await blocked();
-    // The wait ends without taking anything; its registration lasts until the wait's end.
-    stop.abort();
+    await gone.close();
     expect(await waiting).toEqual([]);
+  }
+
+  it("puts a job handed to a worker that is gone back in line for the next claim", async () => {
+    const queue = "orphaned";
+    await orphanedRegistration(queue);
     const [added] = await adapter.enqueue([job(queue, "a")]);
     expect((await adapter.getJob(queue, added!.job.id))!.state).toBe("active");
 
@@ -59,6 +65,17 @@ describe("handoff to a waiting worker", () => {
     expect(settled).toEqual(["ok"]);
     // Nothing is left to hand out twice.
     expect((await adapter.claim(request(queue, "w3"))).jobs).toEqual([]);
+  });
+
+  it("ends the registration of a worker that stops waiting: later adds stay in line", async () => {
+    const queue = "stopped";
+    const stop = new AbortController();
+    const waiting = adapter.waitForJobs(request(queue), 10_000, stop.signal);
+    await blocked();
+    stop.abort();
+    expect(await waiting).toEqual([]);
+    const [added] = await adapter.enqueue([job(queue, "a")]);
+    expect((await adapter.getJob(queue, added!.job.id))!.state).toBe("waiting");
   });
 
   it("hands nothing to a worker of a paused or capped queue: the job waits in line", async () => {
@@ -77,11 +94,7 @@ describe("handoff to a waiting worker", () => {
 
   it("ends a worker's registration when it claims, so later adds stay in line", async () => {
     const queue = "claimed-since";
-    const stop = new AbortController();
-    const waiting = adapter.waitForJobs(request(queue), 10_000, stop.signal);
-    await blocked();
-    stop.abort();
-    await waiting;
+    await orphanedRegistration(queue);
     expect((await adapter.claim(request(queue))).jobs).toEqual([]);
     const [added] = await adapter.enqueue([job(queue, "a")]);
     expect((await adapter.getJob(queue, added!.job.id))!.state).toBe("waiting");
