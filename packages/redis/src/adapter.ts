@@ -483,6 +483,9 @@ export class RedisAdapter implements StorageAdapter {
       leave: [keys.idle, registration] as [string, string],
     };
     const popped = await this.waits.wait([keys.handoff, keys.marker], wait, signal, cancel);
+    // Aborted before the pop started (during the has-work call): nothing ended the
+    // registration yet.
+    if (popped === null && signal.aborted) await this.client.zrem(...cancel.leave).catch(() => 0);
     if (popped === null || popped[0] !== keys.handoff) return [];
     const [id, tokenPrefix, now, grantedMs, grantedTo, ...fields] = JSON.parse(
       popped[1],
