@@ -38,10 +38,11 @@ async function drain(
   let done = 0;
   let timedOut = false;
   for (;;) {
-    done = await worker.settled();
+    done = await worker.settled(n);
     if (done >= n) break;
     if (performance.now() - t0 > deadlineMs) {
       timedOut = true;
+      done = await worker.settled(0);
       break;
     }
     await sleep(5);

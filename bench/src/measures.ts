@@ -70,6 +70,7 @@ export async function processing(
 ): Promise<{ rate: Sample; callsPerJob: Sample | null; sentPerJob: Sample | null }> {
   return withSession(lib, async (s) => {
     await s.addBulk(count);
+    await s.afterFill?.();
     const calls0 = await s.commandCalls();
     const t0 = performance.now();
     const worker = await s.work(concurrency);
@@ -77,10 +78,11 @@ export async function processing(
     let timedOut = false;
     const deadline = t0 + deadlineMs;
     for (let i = 0; ; i++) {
-      done = await worker.settled();
+      done = await worker.settled(count);
       if (done >= count) break;
       if (performance.now() > deadline || i > 10_000_000) {
         timedOut = true;
+        done = await worker.settled(0);
         break;
       }
       await sleep(done > count * 0.9 ? 2 : 10);

@@ -94,6 +94,7 @@ export async function multiProcessWall(
 ): Promise<Sample> {
   return withSession(lib, async (s, runId) => {
     await s.addBulk(count);
+    await s.afterFill?.();
     const spec: ChildSpec = { lib: lib.name, store: lib.store, url, runId, concurrency };
     const children = Array.from({ length: processes }, () => spawn(spec));
     try {

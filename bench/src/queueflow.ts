@@ -15,6 +15,7 @@ import {
 import { mongoClient, mongoDropPrefix, mongoPrefixBytes } from "./mongo-util.js";
 import {
   clientCommandsSent,
+  pgAnalyzeSchema,
   pgDropSchema,
   pgPool,
   pgSchemaBytes,
@@ -39,6 +40,7 @@ function session(
     footprint(): Promise<number>;
     calls(): Promise<{ server: number; sent: number } | null>;
     drop(): Promise<void>;
+    afterFill?(): Promise<void>;
   },
 ): Session {
   const producer = makeAdapter();
@@ -96,6 +98,7 @@ function session(
       await ready();
       return (await queue.counts()).completed;
     },
+    ...(measure.afterFill ? { afterFill: measure.afterFill } : {}),
     footprint: () => measure.footprint(),
     commandCalls: () => measure.calls(),
     async close() {
@@ -166,6 +169,7 @@ export async function queueflowLibrary(store: StoreName, url: string): Promise<L
       const admin = pgPool(url);
       return session(() => new PostgresAdapter({ connection: url, schema }), {
         footprint: () => pgSchemaBytes(admin, schema),
+        afterFill: () => pgAnalyzeSchema(admin, schema),
         calls: async () => null,
         async drop() {
           await pgDropSchema(admin, schema);

@@ -70,6 +70,15 @@ export async function pgSchemaBytes(pool: Pool, schema: string): Promise<number>
   return Number(rows[0]?.bytes ?? 0);
 }
 
+/** ANALYZE every table of `schema` (see Session.afterFill). */
+export async function pgAnalyzeSchema(pool: Pool, schema: string): Promise<void> {
+  const { rows } = await pool.query<{ name: string }>(
+    "select format('%I.%I', schemaname, tablename) as name from pg_tables where schemaname = $1",
+    [schema],
+  );
+  for (const { name } of rows) await pool.query(`analyze ${name}`);
+}
+
 export async function pgDropSchema(pool: Pool, schema: string): Promise<void> {
   await pool.query(`drop schema if exists "${schema}" cascade`);
 }

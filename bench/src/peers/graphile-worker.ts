@@ -8,7 +8,7 @@ import {
   type Session,
   type WorkerHandle,
 } from "../common.js";
-import { pgDropSchema, pgPool, pgSchemaBytes } from "../store-util.js";
+import { pgAnalyzeSchema, pgDropSchema, pgPool, pgSchemaBytes } from "../store-util.js";
 
 const POLL_MS = 2000; // default; new jobs arrive by LISTEN/NOTIFY, polling is the fallback
 const silent = new Logger(() => () => {});
@@ -72,8 +72,8 @@ export async function graphileWorkerLibrary(url: string): Promise<Library> {
           runners.push(runner);
           return {
             // job:success fires before the job row is deleted: count what is stored.
-            settled: async () => {
-              if (succeeded === 0) return 0;
+            settled: async (target) => {
+              if (succeeded === 0 || succeeded < target) return 0;
               const { rows } = await admin.query<{ n: string }>(
                 `select count(*) as n from "${schema}"._private_jobs`,
               );
@@ -89,6 +89,7 @@ export async function graphileWorkerLibrary(url: string): Promise<Library> {
           );
           return Math.max(0, added - Number(rows[0]?.n ?? 0));
         },
+        afterFill: () => pgAnalyzeSchema(admin, schema),
         footprint: () => pgSchemaBytes(admin, schema),
         commandCalls: async () => null,
         async close() {

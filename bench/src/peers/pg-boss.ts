@@ -11,7 +11,7 @@ import {
   type Session,
   type WorkerHandle,
 } from "../common.js";
-import { pgDropSchema, pgPool, pgSchemaBytes } from "../store-util.js";
+import { pgAnalyzeSchema, pgDropSchema, pgPool, pgSchemaBytes } from "../store-util.js";
 
 const QUEUE = "bench";
 const POLL_SECONDS = 0.5; // pg-boss 10's documented minimum pollingIntervalSeconds
@@ -71,8 +71,9 @@ export async function pgBossLibrary(url: string): Promise<Library> {
           workIds.push(id);
           return {
             // Completion is sent after the handler without being awaited: count what is stored.
-            settled: async () => {
-              if (started === 0) return 0;
+            // A job counts once the store holds it completed; `started` bounds that from above.
+            settled: async (target) => {
+              if (started === 0 || started < target) return 0;
               const { rows } = await admin.query<{ n: string }>(
                 `select count(*) as n from "${schema}".job where name = $1 and state = 'completed'`,
                 [QUEUE],
@@ -89,6 +90,7 @@ export async function pgBossLibrary(url: string): Promise<Library> {
           );
           return Number(rows[0]?.n ?? 0);
         },
+        afterFill: () => pgAnalyzeSchema(admin, schema),
         footprint: () => pgSchemaBytes(admin, schema),
         commandCalls: async () => null,
         async close() {
