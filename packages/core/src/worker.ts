@@ -170,6 +170,8 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   readonly #slotFreed = new Trigger();
   readonly #stop = new AbortController();
   readonly #timers: NodeJS.Timeout[] = [];
+  /** Periodic store calls in flight (heartbeat, stall recovery, retention, schedules). */
+  readonly #background = new Set<Promise<void>>();
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #drained = false;
@@ -253,11 +255,13 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       const now = performance.now();
       if (busySince !== null && now - busySince < Math.max(ms, STALLED_CALL_MS)) return;
       busySince = now;
-      task()
+      const run: Promise<void> = task()
         .catch((err: unknown) => this.emit("error", err))
         .finally(() => {
           if (busySince === now) busySince = null;
+          this.#background.delete(run);
         });
+      this.#background.add(run);
     }, ms);
     timer.unref();
     this.#timers.push(timer);
@@ -580,7 +584,9 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
 
   /**
    * Stop claiming, wait up to `timeoutMs` (default `closeTimeoutMs`) for running jobs, then
-   * abort the rest and hand their leases back so another worker runs them at once.
+   * abort the rest and hand their leases back so another worker runs them at once. Resolves
+   * once no call of this worker is left in flight (heartbeat, stall recovery, retention and
+   * schedules included, each bounded by a 5 s grace), so the adapter can be closed next.
    */
   close(timeoutMs?: number): Promise<void> {
     this.#closing ??= this.#shutdown(timeoutMs ?? this.#opts.closeTimeoutMs ?? 30_000);
@@ -617,6 +623,10 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       );
     }
     for (const timer of this.#timers) clearInterval(timer);
+    // A heartbeat or recovery call still in flight would otherwise run on after close()
+    // returned, and fail against the adapter its owner closes next (seen as
+    // MongoClientClosedError in bench/). Bounded like the hand-back above.
+    await Promise.race([Promise.allSettled(this.#background), sleep(CLOSE_GRACE_MS)]);
     if (this.#signalHandler) {
       process.off("SIGTERM", this.#signalHandler);
       process.off("SIGINT", this.#signalHandler);

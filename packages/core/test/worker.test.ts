@@ -428,6 +428,27 @@ describe("Worker close against a store that stops answering", () => {
   });
 });
 
+describe("Worker close with a periodic store call in flight", () => {
+  it("returns only once its heartbeat call has answered, so the adapter can be closed next", async () => {
+    const { queue, adapter, start } = setup();
+    await queue.add("slow", { ms: 60_000 });
+    const extend = adapter.extendLeases.bind(adapter);
+    let pending = 0;
+    let calls = 0;
+    adapter.extendLeases = async (...args) => {
+      pending++;
+      calls++;
+      await new Promise((r) => setTimeout(r, 300));
+      pending--;
+      return extend(...args);
+    };
+    const w = start({ heartbeatMs: 20 });
+    await waitFor(() => calls > 0, { what: "a heartbeat to be in flight" });
+    await w.close(50);
+    expect(pending).toBe(0);
+  });
+});
+
 describe("Worker retention", () => {
   it("deletes completed jobs past their retention age and keeps dead ones it was not told to", async () => {
     const adapter = new MemoryAdapter();
