@@ -97,7 +97,7 @@ due as materialized (
     and j.run_at <= (select now from clock)
     and not (select held from held)
   order by j.priority desc, j.run_at, j.seq
-  limit $3
+  limit (select $3::int)
   for update skip locked
 ),
 ${leaseRows(s, "due")},
@@ -116,9 +116,16 @@ order by j.priority desc, j.run_at, j.seq`,
 }
 
 /**
- * The `claimed` CTE every claim has: lease the rows that CTE `from` picked (its `queue`, `id`)
- * to worker $2 for $4 ms as of `clock`, returning them as stored plus `seq` and the columns
- * of `from` (alias `d`) listed in `extra`.
+ * The `claimed` CTE every claim has: lease the rows that CTE `from` picked (its `queue`, `id`;
+ * queue $1) to worker $2 for $4 ms as of `clock`, returning them as stored plus `seq` and the
+ * columns of `from` (alias `d`) listed in `extra`.
+ *
+ * The `id = any(array(…))` condition is what the planner needs: node-postgres runs these as
+ * named prepared statements, and once PostgreSQL settles on a generic plan it no longer knows
+ * the LIMIT, guesses a tenth of the queue's rows for `from`, and joined them by hashing a
+ * sequential scan of the whole jobs table (every completed job included) on every claim; a
+ * concurrency-10 worker over 20,000 jobs slowed to half its speed as soon as the table was
+ * analyzed. With it, the rows to lease are found through the primary key whatever the plan.
  */
 export function leaseRows(s: Schema, from: string, extra = ""): string {
   return `claimed as (
@@ -126,7 +133,8 @@ export function leaseRows(s: Schema, from: string, extra = ""): string {
     lease_token = gen_random_uuid(), lease_expires_at = c.now + $4::bigint, worker_id = $2,
     state_seq = nextval(${s.stateSeq})
   from ${from} d cross join clock c
-  where j.queue = d.queue and j.id = d.id
+  where j.queue = $1 and j.id = any(array(select x.id from ${from} x))
+    and j.queue = d.queue and j.id = d.id
   returning ${rawJobColumns("j")}, j.seq${extra}
 )`;
 }

@@ -157,9 +157,15 @@ lane_turned as (
   update ${s.groups} g set turn = case
     when not exists (select 1 from chosen d where d.grp = '')
          and exists (select 1 from fetched f where f.grp = '') then g.turn
-    when exists (select 1 from ${s.jobs} j
-                 where j.queue = $1 and j.grp is null and ${due}
-                   and not exists (select 1 from chosen f where f.queue = j.queue and f.id = j.id))
+    -- Ungrouped jobs due beyond those this claim took (all of which are due in this
+    -- snapshot), counted in claim order so the count reads jobs_claim_plain and stops after
+    -- one more: an EXISTS over the same rows was planned as a sequential scan of the table.
+    when (select count(*) from (
+            select 1 from ${s.jobs} j
+            where j.queue = $1 and j.grp is null and ${due}
+            ${order}
+            limit (select count(*) from chosen f where f.grp = '') + 1) o)
+         > (select count(*) from chosen f where f.grp = '')
       then c.now_us end
   from lane l cross join clock c
   where g.queue = $1 and g.grp = ''
