@@ -16,8 +16,8 @@ export interface WorkerHandle {
    * Jobs settled (completed) so far as seen by this worker's library. A library that can only
    * learn it by asking the store answers with a lower bound, without a query, until its own
    * in-process count says `target` may have been reached: polling a count of rows every few
-   * milliseconds would load the very server it measures (at 20,000 jobs it took pg-boss from
-   * 11,854 to 4,147 jobs/s at concurrency 100). `target` 0 always asks: the exact figure.
+   * milliseconds loads the very server it measures, and at 20,000 jobs each count scans them.
+   * `target` 0 always asks: the exact figure.
    */
   settled(target: number): number | Promise<number>;
   close(): Promise<void>;
@@ -34,8 +34,9 @@ export interface Session {
   /**
    * After a fill, before the clock starts: bring the store to the state it has in steady
    * operation. PostgreSQL: ANALYZE this session's tables, as autovacuum would within a minute
-   * of a bulk load; without it a planner working from an empty table's statistics may scan
-   * the whole backlog on every fetch (pg-boss at 20,000 jobs: 373 µs of server CPU per job).
+   * of a bulk load. Plans differ with and without statistics (QueueFlow's claim was planned
+   * well only without them, see packages/postgres/test/plans.test.ts), and production tables
+   * have them.
    */
   afterFill?(): Promise<void>;
   /** Start one worker; `onStart` runs at handler start with the job's payload. */
