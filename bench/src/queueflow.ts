@@ -98,7 +98,7 @@ function session(
       await ready();
       return (await queue.counts()).completed;
     },
-    ...(measure.afterFill ? { afterFill: measure.afterFill } : {}),
+    afterFill: measure.afterFill,
     footprint: () => measure.footprint(),
     commandCalls: () => measure.calls(),
     async close() {
