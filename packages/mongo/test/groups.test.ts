@@ -65,7 +65,19 @@ describe("MongoAdapter groups across processes", () => {
       },
     ]);
     expect(outcome).toBe("ok");
-    expect((await claim(queue)).map((j) => j.id)).toEqual(["r1"]);
+    // b stamped the retry due at its own reading of the server clock; a's reading may trail
+    // it by a few ms under load (each adapter measures its offset separately), so the job may
+    // fall due for a only a moment later. Without the announcement it never would.
+    let claimed: string[] = [];
+    await waitUntil(
+      async () => {
+        claimed = (await claim(queue)).map((j) => j.id);
+        return claimed.length > 0;
+      },
+      "the retried job to be claimable",
+      2_000,
+    );
+    expect(claimed).toEqual(["r1"]);
   });
 
   it("prunes idle groups' documents in recoverStalled; a new job makes one again", async () => {
