@@ -17,6 +17,7 @@ import { pickJobFilter } from "./job-filter.js";
 import { buildNewJob, type JobOptions } from "./job-options.js";
 import { type Middleware, runWithMiddleware } from "./middleware.js";
 import { buildSchedule, type ScheduleJob, type ScheduleWhen } from "./schedule.js";
+import { nextRetryDelay } from "./store-outage.js";
 import type { AnyJobMap, Job, JobMap, JobName, JobSchemas } from "./types.js";
 import {
   assertJobId,
@@ -79,6 +80,8 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
   readonly #defaults: JobOptions;
   readonly #middleware: Middleware[];
   #ready: Promise<void> | undefined;
+  /** The last failed connect, and when the next call may try again. */
+  #connectFailure: { error: unknown; retryAt: number; delayMs: number } | undefined;
   #closed = false;
 
   /** @throws QueueFlowError `QF_INVALID_ARGUMENT` for a bad queue name or option. */
@@ -98,9 +101,33 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
     if (this.#closed) {
       throw new QueueFlowError("QF_CLOSED", `Queue "${this.name}" is closed; create a new one.`);
     }
-    this.#ready ??= this.adapter.connect();
+    if (this.#ready === undefined) {
+      const failure = this.#connectFailure;
+      if (failure !== undefined && performance.now() < failure.retryAt) throw failure.error;
+      this.#ready = this.#connect(failure?.delayMs ?? 0);
+    }
     await this.#ready;
     return this.adapter;
+  }
+
+  /**
+   * Connect on first use. A failed connect is not kept: a later call tries again, so a
+   * producer whose first call met an outage works once the store is back. Calls within a
+   * short, growing back-off of a failure (at most 500 ms) fail at once with the same error
+   * instead of each opening a connection to a store that is down.
+   */
+  #connect(previousDelayMs: number): Promise<void> {
+    return this.adapter.connect().then(
+      () => {
+        this.#connectFailure = undefined;
+      },
+      (error: unknown) => {
+        const delayMs = nextRetryDelay(previousDelayMs);
+        this.#connectFailure = { error, retryAt: performance.now() + delayMs, delayMs };
+        this.#ready = undefined;
+        throw error;
+      },
+    );
   }
 
   async #validated<N extends JobName<M>>(name: N, payload: unknown): Promise<unknown> {

@@ -11,6 +11,7 @@ import { type Middleware, runWithMiddleware } from "./middleware.js";
 import { RunControl } from "./run-control.js";
 import { fireDueSchedules } from "./scheduler.js";
 import { SettleBatcher, STALLED_CALL_MS } from "./settle-batcher.js";
+import { nextRetryDelay, StoreOutage } from "./store-outage.js";
 import type { AnyJobMap, Job, JobMap, JobName } from "./types.js";
 import {
   assertJson,
@@ -103,14 +104,27 @@ export type WorkerEvents<M extends JobMap> = {
   dead: (job: Job<M>, error: AttemptError) => void;
   /** An expired lease was recovered: back to waiting, or to dead past `maxStalls`. */
   stalled: (jobId: string, movedTo: "waiting" | "dead") => void;
-  /** The job's outcome was refused: it was cancelled or recovered while running. */
+  /**
+   * The job's outcome was refused: it was cancelled or recovered while running, or its lease
+   * ran out before its handler could start (then the handler never ran).
+   */
   lost: (job: Job<M>) => void;
   /** The queue had nothing due and this worker nothing running. */
   drained: () => void;
+  /**
+   * A failed store call, or a handler hook that threw. While the store is down (see
+   * `storeDown`), further `QF_STORE_UNAVAILABLE` failures of the same outage are not repeated
+   * here: the worker keeps retrying, and `storeUp` says when it answered again.
+   */
   error: (error: unknown) => void;
+  /** A store call failed with `QF_STORE_UNAVAILABLE` after the store had answered. */
+  storeDown: (error: unknown) => void;
+  /** The store answered again after `downMs` of failed calls; claims resume at once. */
+  storeUp: (downMs: number) => void;
   closed: () => void;
 };
 
+/** One run of one claim of a job: a job re-claimed while an old run goes on has two. */
 interface Running {
   job: ClaimedJob;
   control: RunControl;
@@ -123,7 +137,6 @@ const MIN_POLL_MS = 25;
 const YIELD_EVERY_MS = 10;
 const MAX_BATCH = 1000;
 const CLOSE_GRACE_MS = 5_000;
-const MAX_ERROR_BACKOFF_MS = 10_000;
 const RETENTION_BATCH = 1000;
 const RETENTION_ROUNDS = 10;
 
@@ -166,10 +179,19 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   readonly #opts: WorkerOptions;
   readonly #bands: WeightedBands | undefined;
   readonly #batcher: SettleBatcher;
-  readonly #running = new Map<string, Running>();
+  /** Every run whose handler has not returned; the concurrency limit counts these. */
+  readonly #running = new Set<Running>();
+  /** The newest run of each job id, to abort an older run when its job is claimed again. */
+  readonly #runByJob = new Map<string, Running>();
   readonly #slotFreed = new Trigger();
   readonly #stop = new AbortController();
+  readonly #outage: StoreOutage;
   readonly #timers: NodeJS.Timeout[] = [];
+  /** Holds the process open from start() to the end of close(): every other timer is unref'd. */
+  #keepAlive: NodeJS.Timeout | undefined;
+  #heartbeatNow: (() => void) | undefined;
+  /** Stall recovery waits until then (performance.now()) after an outage; see #onStoreUp. */
+  #recoverNotBefore = 0;
   /** Periodic store calls in flight (heartbeat, stall recovery, retention, schedules). */
   readonly #background = new Set<Promise<void>>();
   #loop: Promise<void> | undefined;
@@ -196,6 +218,10 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
         ? new WeightedBands(options.fairness.weights)
         : undefined;
     this.#batcher = new SettleBatcher(this.adapter, queue);
+    this.#outage = new StoreOutage({
+      down: (error) => this.emit("storeDown", error),
+      up: (downMs) => this.#onStoreUp(downMs),
+    });
     if (options.autostart ?? true) this.start();
   }
 
@@ -225,46 +251,105 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   /** Start claiming (done by the constructor unless `autostart: false`). Idempotent. */
   start(): void {
     if (this.#loop || this.#closing) return;
+    // A started worker is a service: it must not let the process end while the store is
+    // unreachable (no socket open) or nothing is due yet (only unref'd timers left).
+    this.#keepAlive = setInterval(() => undefined, 1 << 30);
     this.#loop = this.#run().catch((err: unknown) => this.emit("error", err));
     if (this.#opts.handleSignals) this.#installSignalHandlers();
   }
 
   async #run(): Promise<void> {
-    await this.adapter.connect();
-    this.#every(this.#opts.heartbeatMs ?? Math.floor(this.#leaseMs / 3), () => this.#heartbeat());
+    if (!(await this.#connect())) return;
+    this.#heartbeatNow = this.#every(this.#opts.heartbeatMs ?? Math.floor(this.#leaseMs / 3), () =>
+      this.#heartbeat(),
+    );
     this.#every(this.#opts.stalledIntervalMs ?? 15_000, () => this.#recoverStalled());
     const retention = this.#opts.retention;
-    if (retention)
-      this.#every(retention.intervalMs ?? 60_000, () => this.#applyRetention(retention));
+    if (retention) {
+      this.#every(retention.intervalMs ?? 60_000, async () => {
+        await this.#applyRetention(retention);
+        this.#outage.answered();
+      });
+    }
     if (this.#opts.runSchedules ?? true) {
-      this.#every(this.#opts.scheduleIntervalMs ?? 1000, () =>
-        fireDueSchedules(this.adapter, this.queue).then(() => undefined),
-      );
+      this.#every(this.#opts.scheduleIntervalMs ?? 1000, async () => {
+        await fireDueSchedules(this.adapter, this.queue);
+        this.#outage.answered();
+      });
     }
     await this.#claimLoop();
   }
 
   /**
+   * Connect, retrying with bounded back-off while the store is unreachable. False when close()
+   * came first, or when the adapter refused with a QueueFlowError other than
+   * `QF_STORE_UNAVAILABLE` (bad settings, a closed adapter, a missing migration: retrying
+   * cannot help), which is reported and closes the worker.
+   */
+  async #connect(): Promise<boolean> {
+    let delay = 0;
+    while (!this.#stop.signal.aborted) {
+      try {
+        await this.adapter.connect();
+        this.#outage.answered();
+        return true;
+      } catch (err) {
+        if (this.#outage.failed(err)) this.emit("error", err);
+        if (isQueueFlowError(err) && !isQueueFlowError(err, "QF_STORE_UNAVAILABLE")) {
+          void this.close();
+          return false;
+        }
+        delay = nextRetryDelay(delay);
+        await this.#outage.retryWait(delay, this.#stop.signal);
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The store answers again. Leases of running jobs may have expired during the outage with
+   * no other worker able to take them: extend them at once, and hold back stall recovery for
+   * one lease so every other worker, which does the same as soon as it reaches the store, can
+   * extend its own before they would be counted as stalls. Otherwise an outage alone sent jobs
+   * that never failed to dead (one stall from the outage, one from a crash, past maxStalls 1).
+   */
+  #onStoreUp(downMs: number): void {
+    this.#recoverNotBefore = performance.now() + this.#leaseMs;
+    this.#heartbeatNow?.();
+    this.emit("storeUp", downMs);
+  }
+
+  /** Report a failed store call, unless it only repeats an outage already reported. */
+  #storeFailed(err: unknown): void {
+    if (this.#outage.failed(err)) this.emit("error", err);
+  }
+
+  /**
    * Run `task` every `ms`, not overlapping itself, unless a run has gone unanswered for an
    * interval and {@link STALLED_CALL_MS}: a store call that never returns must not stop lease
-   * extension or stall recovery for good. Errors go to the `error` event.
+   * extension or stall recovery for good. Failures count towards an outage; a task marks the
+   * store answering itself, only when it did call it. Returns a function that runs the task
+   * now (unless a run is in flight).
    */
-  #every(ms: number, task: () => Promise<void>): void {
+  #every(ms: number, task: () => Promise<void>): () => void {
     let busySince: number | null = null;
-    const timer = setInterval(() => {
+    const tick = () => {
       const now = performance.now();
       if (busySince !== null && now - busySince < Math.max(ms, STALLED_CALL_MS)) return;
+      if (this.#stop.signal.aborted) return;
       busySince = now;
       const run: Promise<void> = task()
-        .catch((err: unknown) => this.emit("error", err))
+        .catch((err: unknown) => this.#storeFailed(err))
         .finally(() => {
           if (busySince === now) busySince = null;
           this.#background.delete(run);
         });
       this.#background.add(run);
-    }, ms);
+    };
+    const timer = setInterval(tick, ms);
     timer.unref();
     this.#timers.push(timer);
+    return tick;
   }
 
   async #claimLoop(): Promise<void> {
@@ -291,16 +376,18 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       const limit = Math.min(free, this.#opts.batchSize ?? this.#concurrency, MAX_BATCH);
       let claimed: ClaimResult;
       try {
+        const leasedAt = performance.now();
         claimed = await this.#claim(limit);
+        this.#outage.answered();
         errorDelay = 0;
+        for (const job of claimed.jobs) this.#start(job, leasedAt);
       } catch (err) {
-        // The store is down or refusing: back off (up to 10 s) and resume on our own.
-        this.emit("error", err);
-        errorDelay = Math.min(errorDelay === 0 ? 100 : errorDelay * 2, MAX_ERROR_BACKOFF_MS);
-        await sleep(errorDelay, this.#stop.signal);
+        // The store is down or refusing: retry soon, sooner still once it answers again.
+        this.#storeFailed(err);
+        errorDelay = nextRetryDelay(errorDelay);
+        await this.#outage.retryWait(errorDelay, this.#stop.signal);
         continue;
       }
-      for (const job of claimed.jobs) this.#start(job);
       if (claimed.jobs.length > 0) {
         this.#drained = false;
         poll = MIN_POLL_MS;
@@ -315,26 +402,37 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       if (claimed.nextWakeAt !== null) {
         timeout = Math.min(timeout, Math.max(1, claimed.nextWakeAt - Date.now()));
       }
-      if (wakeUp && handoff && !this.#bands) {
-        const handed = await this.adapter.waitForJobs!(
-          {
-            queue: this.queue,
-            workerId: this.id,
-            limit: Math.max(1, this.#concurrency - this.#running.size),
-            leaseMs: this.#leaseMs,
-            priorityRange: null,
-          },
-          timeout,
-          this.#stop.signal,
-        );
-        for (const job of handed) this.#start(job);
-        if (handed.length > 0) this.#drained = false;
-      } else if (wakeUp) await this.adapter.waitForWork!(this.queue, timeout, this.#stop.signal);
-      else {
-        await sleep(timeout, this.#stop.signal);
-        poll = Math.min(poll * 2, maxPoll);
+      try {
+        await this.#idle(wakeUp, handoff, timeout);
+      } catch (err) {
+        // A wait that failed is as good as a wait that ended: the next claim finds out more.
+        this.#storeFailed(err);
       }
+      if (!wakeUp) poll = Math.min(poll * 2, maxPoll);
     }
+  }
+
+  /** Wait for work: handed over, signalled by the store, or at the end of a poll interval. */
+  async #idle(wakeUp: boolean, handoff: boolean, timeout: number): Promise<void> {
+    if (wakeUp && handoff && !this.#bands) {
+      const leasedAt = performance.now();
+      const handed = await this.adapter.waitForJobs!(
+        {
+          queue: this.queue,
+          workerId: this.id,
+          limit: Math.max(1, this.#concurrency - this.#running.size),
+          leaseMs: this.#leaseMs,
+          priorityRange: null,
+        },
+        // A job handed over late in a long wait has spent part of its lease by the measure
+        // #start uses (from the wait's start), so no wait lasts more than half a lease.
+        Math.min(timeout, Math.floor(this.#leaseMs / 2)),
+        this.#stop.signal,
+      );
+      for (const job of handed) this.#start(job, leasedAt);
+      if (handed.length > 0) this.#drained = false;
+    } else if (wakeUp) await this.adapter.waitForWork!(this.queue, timeout, this.#stop.signal);
+    else await sleep(timeout, this.#stop.signal);
   }
 
   async #claim(limit: number): Promise<ClaimResult> {
@@ -360,22 +458,58 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     return { jobs, nextWakeAt: rest.nextWakeAt };
   }
 
-  #start(job: ClaimedJob): void {
+  /**
+   * Run a claimed job, unless its lease has already run out by this process's clock:
+   * `leasedAt` (performance.now()) is when the claim that leased it was sent, so the lease
+   * cannot end before `leasedAt + leaseMs`. A process paused past the lease (SIGSTOP, a long
+   * GC, a suspended VM) would otherwise start jobs another worker may have run already.
+   */
+  #start(job: ClaimedJob, leasedAt: number): void {
+    if (performance.now() - leasedAt >= this.#leaseMs) {
+      void this.#handBack(job);
+      return;
+    }
     const running: Running = { job, control: new RunControl(), done: Promise.resolve() };
-    this.#running.set(job.id, running);
-    running.done = this.#execute(running).finally(() => this.#release(job.id));
+    const older = this.#runByJob.get(job.id);
+    // Claimed again while an old run goes on (cancelled and retried, or recovered before a
+    // heartbeat noticed): the old lease is void, so the old run must stop.
+    older?.control.abort(
+      new QueueFlowError("QF_LEASE_LOST", `Job ${job.id} was claimed again while it ran.`),
+    );
+    this.#running.add(running);
+    this.#runByJob.set(job.id, running);
+    running.done = this.#execute(running).finally(() => this.#release(running));
+  }
+
+  /** Return a job whose lease ran out before it started, without spending its attempt. */
+  async #handBack(job: ClaimedJob): Promise<void> {
+    try {
+      const outcome = await this.#batcher.settle({
+        kind: "snooze",
+        id: job.id,
+        token: job.leaseToken,
+        delayMs: 0,
+      });
+      if (outcome === "lease_lost") this.emit("lost", job as unknown as Job<M>);
+    } catch (err) {
+      // Still leased to us: it returns to waiting when stall recovery finds the lease expired.
+      this.#storeFailed(err);
+    }
   }
 
   /**
-   * Free a job's slot as soon as its handler is done, before its settle lands: the next claim
+   * Free a run's slot as soon as its handler is done, before its settle lands: the next claim
    * then overlaps the settle instead of waiting a round trip behind it (2 serial round trips
    * per job at concurrency 1 was 0.6x BullMQ's throughput in bench/). Idempotent.
    */
-  #release(id: string): void {
-    if (this.#running.delete(id)) this.#slotFreed.fire();
+  #release(running: Running): void {
+    if (!this.#running.delete(running)) return;
+    if (this.#runByJob.get(running.job.id) === running) this.#runByJob.delete(running.job.id);
+    this.#slotFreed.fire();
   }
 
-  async #execute({ job, control }: Running): Promise<void> {
+  async #execute(running: Running): Promise<void> {
+    const { job, control } = running;
     const typed = job as unknown as Job<M>;
     if (this.listenerCount("active") > 0) this.emit("active", typed);
     const middleware = this.#opts.middleware ?? [];
@@ -391,7 +525,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     } catch (err) {
       settlement = this.#failure(job, err);
     }
-    this.#release(job.id);
+    this.#release(running);
     let outcome: "ok" | "lease_lost";
     try {
       const settling = settlement;
@@ -400,9 +534,10 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       );
     } catch (err) {
       // The job stays active in the store; its lease expires and recovery brings it back.
-      this.emit("error", err);
+      this.#storeFailed(err);
       return;
     }
+    this.#outage.answered();
     if (outcome === "lease_lost") {
       this.emit("lost", typed);
       return;
@@ -528,6 +663,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       running.map((r) => ({ id: r.job.id, token: r.job.leaseToken })),
       this.#leaseMs,
     );
+    this.#outage.answered();
     ok.forEach((extended, i) => {
       if (extended) return;
       running[i]!.control.abort(
@@ -540,11 +676,21 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   }
 
   async #recoverStalled(): Promise<void> {
+    if (this.#outage.down) {
+      // Recovery must not be the first call to reach the store after an outage: it would take
+      // the jobs of workers that have not extended their leases yet. Probe instead; an answer
+      // starts the grace of #onStoreUp.
+      await this.adapter.now();
+      this.#outage.answered();
+      return;
+    }
+    if (performance.now() < this.#recoverNotBefore) return;
     const { recovered, dead } = await this.adapter.recoverStalled({
       queue: this.queue,
       maxStalls: this.#opts.maxStalls ?? 1,
       limit: 1000,
     });
+    this.#outage.answered();
     for (const id of recovered) this.emit("stalled", id, "waiting");
     for (const id of dead) this.emit("stalled", id, "dead");
   }
@@ -623,6 +769,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       );
     }
     for (const timer of this.#timers) clearInterval(timer);
+    clearInterval(this.#keepAlive);
     // A heartbeat or recovery call still in flight would otherwise run on after close()
     // returned, and fail against the adapter its owner closes next (seen as
     // MongoClientClosedError in bench/). Bounded like the hand-back above.
