@@ -76,6 +76,9 @@ export function createExportHandler(o: ExportOptions) {
       await Promise.all(pending);
       await rename(partial, file);
     } catch (err) {
+      // Progress writes still in flight must not end as unhandled rejections (an aborted run's
+      // writes are refused once its lease is gone).
+      await Promise.allSettled(pending);
       await rm(partial, { force: true });
       throw err;
     }
