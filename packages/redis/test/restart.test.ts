@@ -102,11 +102,13 @@ describe("a Redis restart under a running worker", () => {
     const queue = new Queue<Jobs>(queueName, { adapter });
     const total = 300;
     let handled = 0;
+    let lastStart = 0;
     const worker = new Worker<Jobs>(
       queueName,
       {
         work: async (job) => {
           handled++;
+          lastStart = performance.now();
           // Slow enough that the restart lands mid-run.
           await new Promise((resolve) => setTimeout(resolve, 5));
           return job.payload.n;
@@ -125,7 +127,12 @@ describe("a Redis restart under a running worker", () => {
       await waitUntil(() => handled >= 30, "the worker to get going");
       await redis.stop();
       await waitUntil(() => errors.length > 0, "the worker to notice the outage");
+      // Down long enough for a growing reconnect delay to pass a second.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
       await redis.start();
+      const back = performance.now();
+      await waitUntil(() => lastStart > back, "the worker to start a job after the restart");
+      expect(lastStart - back).toBeLessThan(1_000);
 
       await waitUntil(
         async () => {
