@@ -336,7 +336,6 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     const tick = () => {
       const now = performance.now();
       if (busySince !== null && now - busySince < Math.max(ms, STALLED_CALL_MS)) return;
-      if (this.#stop.signal.aborted) return;
       busySince = now;
       const run: Promise<void> = task()
         .catch((err: unknown) => this.#storeFailed(err))

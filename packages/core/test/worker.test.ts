@@ -310,6 +310,22 @@ describe("Worker", () => {
     expect(await adapter.counts(name)).toMatchObject({ active: 0, waiting: 1 });
   });
 
+  it("keeps extending leases while close() waits for running jobs", async () => {
+    const { queue, start, adapter, name } = setup();
+    const job = await queue.add("slow", { ms: 900 });
+    const w = start({ leaseMs: 300, heartbeatMs: 50 });
+    await waitFor(() => w.running === 1, { what: "the job to start" });
+    const stalls: string[] = [];
+    // A second worker would take the job over if its lease ran out while the first closes.
+    start({ stalledIntervalMs: 20, leaseMs: 300 }).on("stalled", (id) => stalls.push(id));
+    await w.close(5_000);
+    expect(stalls).toEqual([]);
+    const done = await queue.getJob(job.id);
+    expect(done?.state).toBe("completed");
+    expect(done?.attempts).toBe(1);
+    expect((await adapter.counts(name)).active).toBe(0);
+  });
+
   it("recovers a job whose worker died, and another worker completes it", async () => {
     const adapter = new MemoryAdapter();
     const name = freshQueue();
