@@ -70,6 +70,10 @@ export function startWorkers(deps: WorkerDeps): WorkerRuntime {
       log.warn({ queue, jobId, movedTo }, "stalled job recovered"),
     );
     worker.on("error", (err) => log.error({ queue, err }, "worker error"));
+    worker.on("storeDown", (err) => log.warn({ queue, err }, "store unreachable; retrying"));
+    worker.on("storeUp", (downMs) =>
+      log.info({ queue, downMs: Math.round(downMs) }, "store answering again"),
+    );
     return worker;
   });
   const stopScaling = startAutoscaling(
