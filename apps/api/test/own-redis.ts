@@ -28,7 +28,11 @@ export class OwnRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** Start the server, unless this instance already runs one (a second would be leaked). */
   async start(): Promise<void> {
+    if (this.#proc !== null && this.#proc.exitCode === null && this.#proc.signalCode === null) {
+      return;
+    }
     this.#proc = spawn(
       "redis-server",
       [
