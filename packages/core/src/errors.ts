@@ -12,6 +12,9 @@
  * - `QF_STORE_UNAVAILABLE`: the storage backend could not be reached.
  * - `QF_CLOSED`: the queue, worker or adapter was already closed.
  * - `QF_NOT_SUPPORTED`: the adapter lacks the capability the call needs.
+ * - `QF_STORE_CONFLICT`: the store aborted the call to resolve a conflict with a concurrent
+ *   one (a deadlock or serialization failure) inside the caller's transaction; nothing of it
+ *   was applied: retry the transaction.
  */
 export type ErrorCode =
   | "QF_INVALID_ARGUMENT"
@@ -24,7 +27,8 @@ export type ErrorCode =
   | "QF_TIMEOUT"
   | "QF_STORE_UNAVAILABLE"
   | "QF_CLOSED"
-  | "QF_NOT_SUPPORTED";
+  | "QF_NOT_SUPPORTED"
+  | "QF_STORE_CONFLICT";
 
 /**
  * The one error class QueueFlow throws. Match it by `name` and `code` (see

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type {
   AdapterCapabilities,
   AdvanceScheduleRequest,
@@ -57,7 +58,7 @@ import {
   toQueryable,
 } from "./connection.js";
 import * as dl from "./dead-letters.js";
-import { fencedOutcome, toStoreError } from "./errors.js";
+import { fencedOutcome, isConflictError, toStoreError } from "./errors.js";
 import { WakeUpListener } from "./listen.js";
 import { checkMigrated, runMigrations } from "./migrate.js";
 import * as q from "./queries.js";
@@ -111,6 +112,8 @@ function createdRecord(sent: NewJobParam, row: PlainEnqueueRow): JobRecord {
 const MAX_ENQUEUE_ROUNDS = 5;
 /** Cancel re-runs when a concurrent transition beat it to the row. */
 const MAX_RACE_ROUNDS = 3;
+/** Runs of a statement the server rolled back to break a deadlock, before giving up. */
+const CONFLICT_ATTEMPTS = 4;
 /** Idle group rows deleted per recoverStalled call (one bounded statement). */
 const PRUNE_GROUPS_LIMIT = 1000;
 
@@ -566,11 +569,20 @@ export class PostgresAdapter implements StorageAdapter {
     client?: Queryable,
   ): Promise<R[]> {
     if (!this.connected) await this.connect();
-    try {
-      const result = await (client ?? (this.pool as unknown as Queryable)).query<R>(statement);
-      return result.rows;
-    } catch (err) {
-      throw toStoreError(err, what);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await (client ?? (this.pool as unknown as Queryable)).query<R>(statement);
+        return result.rows;
+      } catch (err) {
+        // A statement of its own that the server rolled back to break a deadlock left nothing
+        // behind: run it again. In the caller's transaction the whole transaction is aborted,
+        // so the caller gets QF_STORE_CONFLICT and retries it.
+        if (client === undefined && attempt < CONFLICT_ATTEMPTS && isConflictError(err)) {
+          await sleep(attempt * 5 + Math.random() * 10);
+          continue;
+        }
+        throw toStoreError(err, what);
+      }
     }
   }
 

@@ -41,6 +41,18 @@ export function isConnectionError(err: unknown): boolean {
   return UNAVAILABLE_MESSAGES.some((re) => re.test(message));
 }
 
+/** SQLSTATEs of a statement the server aborted, undone, to settle a clash with another. */
+const CONFLICT_STATES = new Set([
+  "40P01", // deadlock_detected
+  "40001", // serialization_failure
+]);
+
+/** True when the server rolled the statement back to resolve a conflict: safe to run again. */
+export function isConflictError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && CONFLICT_STATES.has(code);
+}
+
 /**
  * Map a driver error to QueueFlow's codes: the one place store failures become typed
  * errors. Connection failures become `QF_STORE_UNAVAILABLE` (the worker backs off and
@@ -53,6 +65,14 @@ export function toStoreError(err: unknown, what: string): unknown {
   }
   if (isConnectionError(err)) {
     return storeUnavailable("PostgreSQL", what, err, "the connection settings");
+  }
+  if (isConflictError(err)) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return new QueueFlowError(
+      "QF_STORE_CONFLICT",
+      `PostgreSQL aborted ${what} to resolve a conflict with a concurrent statement (${detail}); nothing of it was applied: retry the transaction.`,
+      { cause: err },
+    );
   }
   const code = (err as { code?: unknown } | null)?.code;
   // jsonb refuses \u0000 and invalid escapes: the payload itself is unstorable.

@@ -134,6 +134,7 @@ locked as materialized (
     and (j.dedup_key is null or not exists (
       select 1 from ${s.jobs} h
       where h.queue = j.queue and h.dedup_key = j.dedup_key and h.state in ${LIVE_STATES}))
+  order by j.id
   for update of j
 ),
 candidates as materialized (

@@ -3,6 +3,21 @@ import { releaseGroups } from "./groups.js";
 import { CLOCK_CTE, NOW_MS, type Statement, statementName } from "./statement.js";
 
 /**
+ * A `locked` CTE: the active jobs of queue `$1` whose lease `source` (with `id`, `token`)
+ * holds, locked in id order before the statement writes them. Rows are otherwise locked in
+ * whatever order the input arrives, and a settle batch and a heartbeat over the same jobs in
+ * opposite orders deadlocked (40P01): the settle was lost and its jobs ran again.
+ */
+function lockLeased(s: Schema, source: string): string {
+  return `locked as materialized (
+  select j.id from ${s.jobs} j join ${source} i on i.id = j.id
+  where j.queue = $1 and j.state = 'active' and j.lease_token::text = i.token
+  order by j.id
+  for no key update of j
+)`;
+}
+
+/**
  * Apply a batch of settlements in one statement; `settlements` is a JSON array of
  * `{ ord, id, token, kind, result, error, delay_ms }`. Each row is fenced by its lease token:
  * only an active job whose token matches is touched, and the statement returns the ids it
@@ -22,6 +37,7 @@ input as (
   select * from jsonb_to_recordset($2::jsonb) as x(
     ord int, id text, token text, kind text, result jsonb, error jsonb, delay_ms bigint)
 ),
+${lockLeased(s, "input")},
 settled as (
   update ${s.jobs} j set
     state = case
@@ -43,7 +59,7 @@ settled as (
     lease_token = null,
     lease_expires_at = null,
     state_seq = nextval(${s.stateSeq})
-  from input i cross join clock c
+  from input i join locked l on l.id = i.id cross join clock c
   where j.queue = $1 and j.id = i.id and j.state = 'active' and j.lease_token::text = i.token
   returning j.id, j.state, j.grp, j.run_at
 ),
@@ -70,9 +86,11 @@ export function extendLeases(
   return {
     name: statementName(s, "extend"),
     text: `
-with clock as materialized (select ${NOW_MS} as now)
+with clock as materialized (select ${NOW_MS} as now),
+input as (select * from unnest($2::text[], $3::text[]) as x(id, token)),
+${lockLeased(s, "input")}
 update ${s.jobs} j set lease_expires_at = c.now + $4::bigint
-from unnest($2::text[], $3::text[]) as i(id, token) cross join clock c
+from input i join locked l on l.id = i.id cross join clock c
 where j.queue = $1 and j.id = i.id and j.state = 'active' and j.lease_token::text = i.token
 returning j.id`,
     values: [queue, ids, tokens, leaseMs],
