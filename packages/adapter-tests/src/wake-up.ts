@@ -111,6 +111,49 @@ export function wakeUpTests(factory: AdapterFactory, options: ConformanceOptions
       expect(waiter.settledAt()! - resumedAt).toBeLessThan(prompt);
     });
 
+    it("wakes a waiter by the time a delayed job added or retried during its wait falls due", async () => {
+      const a = adapter();
+      const wait = waitForWorkOf(a);
+      const delayMs = scaled(o, 200);
+      // A delayed add, and a retry with backoff settled by another worker, each during a
+      // wait far longer than the delay: the waiter must not sleep past the due time (it may
+      // wake earlier, so that its next claim learns the due time).
+      const claimOne = async (queue: string) => {
+        await enqueueOne(a, queue);
+        const request = {
+          queue,
+          workerId: "w",
+          limit: 1,
+          leaseMs: scaled(o, 60_000),
+          priorityRange: null,
+        };
+        return (await a.claim(request)).jobs[0]!;
+      };
+      const ways: Array<{ setUp: (queue: string) => Promise<() => Promise<unknown>> }> = [
+        { setUp: async (queue) => () => enqueueOne(a, queue, { delayMs }) },
+        {
+          setUp: async (queue) => {
+            const job = await claimOne(queue);
+            const error = { attempt: 1, name: "Error", message: "x", at: Date.now() };
+            return () =>
+              a.settle(queue, [
+                { kind: "retry", id: job.id, token: job.leaseToken, error, delayMs },
+              ]);
+          },
+        },
+      ];
+      for (const { setUp } of ways) {
+        const queue = uniqueQueue("wake-delayed");
+        const makeDelayed = await setUp(queue);
+        const waiter = track(wait(queue, scaled(o, 10_000), new AbortController().signal));
+        await sleep(scaled(o, 100));
+        const delayedAt = Date.now();
+        await makeDelayed();
+        await waiter.done;
+        expect(waiter.settledAt()! - delayedAt).toBeLessThan(delayMs + prompt);
+      }
+    });
+
     it("wakes a waiter when a dead job is retried", async () => {
       const a = adapter();
       const wait = waitForWorkOf(a);
@@ -153,6 +196,33 @@ export function handoffTests(factory: AdapterFactory, options: ConformanceOption
       const claimed = (await a.claim({ ...request(queue, 10), workerId: "claimer" })).jobs;
       return { handed, claimed };
     }
+
+    it("hands out the jobs of one bulk add in contract order, not input order", async () => {
+      const a = adapter();
+      const cases = [
+        [1, 10],
+        [5, 10, 1, 10, 5],
+      ];
+      for (const priorities of cases) {
+        const queue = uniqueQueue("handoff-order");
+        const waiting = handedThenClaimed(a, queue, 1);
+        await sleep(scaled(o, 100));
+        const added = await a.enqueue([
+          ...priorities.map((priority, i) => newJob(queue, { priority, payload: { i } })),
+          // Not due: in neither list.
+          newJob(queue, { priority: 20, delayMs: scaled(o, 60_000) }),
+        ]);
+        const { handed, claimed } = await waiting;
+        const order = [...handed, ...claimed].map((j) => (j.payload as { i: number }).i);
+        // Highest priority first; equal priorities keep insertion order.
+        const expected = priorities
+          .map((priority, i) => ({ priority, i }))
+          .sort((x, y) => y.priority - x.priority || x.i - y.i)
+          .map((x) => x.i);
+        expect(order).toEqual(expected);
+        expect(added).toHaveLength(priorities.length + 1);
+      }
+    });
 
     it("hands a job added during the wait over, leased as a claim leases, or leaves it claimable", async () => {
       const a = adapter();

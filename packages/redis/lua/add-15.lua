@@ -34,6 +34,26 @@ local nowText = int(now)
 local handoff = handoffOpen(now)
 local leases, active, handed = {}, {}, {}
 
+-- A handoff gives a batch's due jobs out in input order, which is right only when that is
+-- claim order (priority, then due time; ties keep input order). A batch whose due jobs are
+-- not in it (a low priority before a high one) goes in line, and its wake-up lets the
+-- waiting workers claim it in order.
+local function dueInClaimOrder()
+  local q, last = 2, nil
+  for _ = 1, n do
+    local r
+    if ARGV[q + 7] ~= '' then r = tonumber(ARGV[q + 7]) else r = now + math.max(0, tonumber(ARGV[q + 6])) end
+    if r <= now then
+      local score = (20 - tonumber(ARGV[q + 3])) * SPAN + math.max(r, 0)
+      if last and score < last then return false end
+      last = score
+    end
+    q = q + 11 + tonumber(ARGV[q + 10])
+  end
+  return true
+end
+if handoff and n > 1 and not dueInClaimOrder() then handoff = false end
+
 -- Debounce: the holder (waiting or delayed) takes the add's payload and due time.
 local function debounce(holder, state, first, last, runAt)
   local jk = jobKey(holder)

@@ -30,6 +30,8 @@ local function reschedule(id, pm, jk, delayMs)
     redis.call('HSET', jk, 'r', int(runAt))
     redis.call('ZADD', K.timers, int(runAt), id)
     setState(id, jk, 'active', 'delayed', pm)
+    -- Waiters learn the new due time from their next claim; nothing wakes them when it comes.
+    woke = true
   else
     local priority, seq, _, group = jobInfo(jk)
     redis.call('HSET', jk, 'r', nowText)

@@ -48,6 +48,7 @@ const STATUS_OF_CORE_CODE: Record<ErrorCode, number> = {
   QF_TIMEOUT: 504,
   QF_STORE_UNAVAILABLE: 503,
   QF_CLOSED: 503,
+  QF_STORE_CONFLICT: 409,
 };
 
 // Fastify's own client errors, by code: body parsing and content negotiation.

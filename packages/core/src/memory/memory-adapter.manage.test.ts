@@ -233,21 +233,30 @@ describe("MemoryAdapter: manage", () => {
 });
 
 describe("MemoryAdapter: wake-up and close", () => {
-  it("wakes a waiter on enqueue and detaches its abort listener", async () => {
+  it("wakes a waiter on enqueue, a delayed one too, and detaches its abort listener", async () => {
     const { adapter } = setup();
-    const signal = new AbortController().signal;
-    let woken = false;
-    const waiting = adapter.waitForWork("q", 60_000, signal).then(() => {
-      woken = true;
-    });
-    expect(getEventListeners(signal, "abort")).toHaveLength(1);
-    await adapter.enqueue([job({ delayMs: 1000 })]);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(woken).toBe(false);
-    await adapter.enqueue([job()]);
-    await waiting;
-    expect(woken).toBe(true);
-    expect(getEventListeners(signal, "abort")).toHaveLength(0);
+    for (const added of [job(), job({ delayMs: 60_000 })]) {
+      const signal = new AbortController().signal;
+      let woken = false;
+      const waiting = adapter.waitForWork("q", 60_000, signal).then(() => {
+        woken = true;
+      });
+      expect(getEventListeners(signal, "abort")).toHaveLength(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(woken).toBe(false);
+      // A delayed job wakes the waiter so that its next claim learns the due time.
+      await adapter.enqueue([added]);
+      await waiting;
+      expect(woken).toBe(true);
+      expect(getEventListeners(signal, "abort")).toHaveLength(0);
+      await adapter.claim({
+        queue: "q",
+        workerId: "w",
+        limit: 10,
+        leaseMs: 60_000,
+        priorityRange: null,
+      });
+    }
   });
 
   it("resolves at once when work is already claimable, and on abort", async () => {

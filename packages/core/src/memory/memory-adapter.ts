@@ -247,8 +247,14 @@ export class MemoryAdapter implements StorageAdapter {
     this.assertOpen();
     // Work that arrived between the caller's empty claim and this call would otherwise
     // wait out the whole timeout: nothing notifies twice.
-    if (this.store(queue).hasClaimableWork(this.clock())) return;
-    return this.wakeUps.wait(queue, timeoutMs, signal);
+    const store = this.store(queue);
+    const now = this.clock();
+    if (store.hasClaimableWork(now)) return;
+    // Nothing notifies when a delayed job falls due: end the wait then (a retry's backoff
+    // waited out the caller's whole poll interval before).
+    const dueAt = store.nextDueAt(now);
+    const untilDue = dueAt === null ? timeoutMs : Math.max(1, dueAt - now);
+    return this.wakeUps.wait(queue, Math.min(timeoutMs, untilDue), signal);
   }
 
   private store(queue: string): QueueStore {

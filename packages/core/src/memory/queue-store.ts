@@ -66,7 +66,8 @@ export class QueueStore {
     if (key !== null && mode === "throttle") {
       table.openThrottle(key, job, now + (input.dedupTtlMs ?? 0), now);
     }
-    if (job.state === "waiting") this.onWork();
+    // A delayed job wakes waiters too: they learn when it falls due (see waitForWork).
+    this.onWork();
     return { job: job.toRecord(), created: true };
   }
 
@@ -181,8 +182,9 @@ export class QueueStore {
           this.reschedule(job, now + settlement.delayMs, now);
           break;
       }
-      // A freed concurrency slot is new work for a capped queue.
-      wake ||= this.capped() || job.state === "waiting";
+      // A freed concurrency slot is new work for a capped queue; a retry or snooze due later
+      // moves the time a waiter must wake at.
+      wake ||= this.capped() || job.state === "waiting" || job.state === "delayed";
       outcomes.push("ok");
     }
     if (wake) this.onWork();
@@ -400,6 +402,12 @@ export class QueueStore {
   }
 
   /** Whether a claim at `now` would lease at least one job (ignoring priority ranges). */
+  /** When the next delayed job falls due (store clock), or null when none is delayed. */
+  nextDueAt(now: number): number | null {
+    this.sync(now);
+    return this.table.nextDueAt();
+  }
+
   hasClaimableWork(now: number): boolean {
     this.sync(now);
     const { paused, concurrency, rateLimit } = this.settings;

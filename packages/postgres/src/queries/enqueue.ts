@@ -22,8 +22,9 @@ import {
  * this statement's snapshot resolves to nothing (`id` null): the adapter re-runs just
  * those rows, and the next snapshot sees the holder.
  *
- * Inserting waiting jobs notifies the schema's channel inside the statement, so inside a
- * caller's transaction the wake-up is sent at commit and a rollback sends nothing.
+ * Inserting waiting or delayed jobs notifies the schema's channel inside the statement (a
+ * waiter learns a delayed job's due time from its next claim), so inside a caller's
+ * transaction the wake-up is sent at commit and a rollback sends nothing.
  *
  * Dedup modes: a `throttle` row whose key has an open window (`throttle_until`, set by the add
  * that created a throttled job, index `jobs_throttle`) resolves to that job, in any state. A
@@ -131,8 +132,8 @@ ${announceGroups(s, "moved")},
 ${announceLane(s, "inserted")},
 notified as (
   select pg_notify(${s.channelLiteral}, w.queue)
-  from (select distinct queue from inserted where state = 'waiting'
-        union select queue from debounced where state = 'waiting') w
+  from (select distinct queue from inserted where state in ('waiting', 'delayed')
+        union select queue from debounced where state in ('waiting', 'delayed')) w
 ),
 candidates as (
   select 'new' as src, ${raw("n")} from inserted n
@@ -215,7 +216,7 @@ inserted as (
 ${announceLane(s, "inserted")},
 notified as (
   select pg_notify(${s.channelLiteral}, w.queue)
-  from (select distinct queue from inserted where state = 'waiting') w
+  from (select distinct queue from inserted where state in ('waiting', 'delayed')) w
 )
 select i.ord, n.id is not null as inserted, i.first, n.state as new_state,
   n.created_at as new_created_at, n.run_at as new_run_at, e.*,
@@ -258,7 +259,7 @@ inserted as (
 ${announceLane(s, "inserted")},
 notified as (
   select pg_notify(${s.channelLiteral}, $1::text)
-  where exists (select 1 from inserted where state = 'waiting')
+  where exists (select 1 from inserted where state in ('waiting', 'delayed'))
 )
 select 0 as ord, n.id is not null as inserted, true as first, n.state as new_state,
   n.created_at as new_created_at, n.run_at as new_run_at, e.*,

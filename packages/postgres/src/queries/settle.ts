@@ -25,8 +25,9 @@ function lockLeased(s: Schema, source: string): string {
  * `errors` and record its name and class in `error_name`/`error_class` (what dead-letter
  * filters and counters read); a retry or snooze with no delay is waiting at once.
  *
- * Notifies when a job became waiting, or when the queue has a concurrency cap (a freed slot
- * is new work for a capped queue's waiters).
+ * Notifies when a job became waiting or delayed (a waiter learns the due time from its next
+ * claim), or when the queue has a concurrency cap (a freed slot is new work for a capped
+ * queue's waiters).
  */
 export function settleJobs(s: Schema, queue: string, settlements: string): Statement {
   return {
@@ -66,7 +67,7 @@ settled as (
 ${releaseGroups(s, "settled")},
 notified as (
   select pg_notify(${s.channelLiteral}, $1)
-  where exists (select 1 from settled where state = 'waiting')
+  where exists (select 1 from settled where state in ('waiting', 'delayed'))
      or exists (select 1 from ${s.queues}
                 where queue = $1 and (concurrency is not null or group_concurrency is not null))
 )
