@@ -60,35 +60,55 @@ describe("round trips", () => {
 describe("wake-up", () => {
   const claim = (queue: string) =>
     adapter.claim({ queue, workerId: "w", limit: 10, leaseMs: 30_000, priorityRange: null });
-  const settleSoon = (p: Promise<void>) =>
-    Promise.race([p.then(() => "woke"), new Promise((r) => setTimeout(() => r("slept"), 3_000))]);
+  const wait = (queue: string, timeoutMs: number) =>
+    adapter.waitForWork(queue, timeoutMs, new AbortController().signal);
+  /** "woke" when the wait ends within `ms` (far below its own timeout), else "slept". */
+  async function endsWithin(p: Promise<void>, ms: number): Promise<"woke" | "slept"> {
+    let timer: NodeJS.Timeout | undefined;
+    const slept = new Promise<"slept">((r) => {
+      timer = setTimeout(() => r("slept"), ms);
+    });
+    try {
+      return await Promise.race([p.then(() => "woke" as const), slept]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  /** The statements sent through the pool, by name without the schema suffix. */
+  const sent = (spy: { mock: { calls: unknown[][] } }) =>
+    spy.mock.calls.map(([statement]) =>
+      (statement as { name: string }).name.replace(`_${schema}`, ""),
+    );
 
   it("waits without a round trip after a claim, and wakes for work that raced the claim", async () => {
     const queue = uniqueQueue("wake");
-    // The first wait starts LISTEN and looks for work it may have missed. Under load LISTEN
-    // can take longer than that wait, and a claim sent before LISTEN was active must be
-    // followed by a check: so the claim-then-wait round is repeated until LISTEN was active
-    // across it (the second round at the latest). A wait that always queried fails every one.
-    await adapter.waitForWork(queue, 50, new AbortController().signal);
-    const queriesPerRound: number[] = [];
-    for (let round = 0; round < 3 && !queriesPerRound.includes(0); round++) {
-      await claim(queue);
-      const spy = vi.spyOn(pool, "query");
-      try {
-        await adapter.waitForWork(queue, 200, new AbortController().signal);
-        queriesPerRound.push(spy.mock.calls.length);
-      } finally {
-        spy.mockRestore();
-      }
-    }
-    expect(queriesPerRound).toContain(0);
-    // A job added after the claim, whose notification arrives before the wait starts.
-    await claim(queue);
+    // Added before anyone listens, so its notification went to nobody. The first wait starts
+    // LISTEN and then looks for such work; it can end before its timeout only by finding this
+    // job, so once it has, LISTEN is active. (A 50 ms first wait raced LISTEN's start: under
+    // load it timed out first, the claim was sent before LISTEN took effect, and the next wait
+    // rightly looked for work again: one query where the test expected none.)
     await adapter.enqueue([newJob(queue)]);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(await settleSoon(adapter.waitForWork(queue, 20_000, new AbortController().signal))).toBe(
-      "woke",
-    );
+    expect(await endsWithin(wait(queue, 60_000), 20_000)).toBe("woke");
+    expect((await claim(queue)).jobs).toHaveLength(1);
+
+    const spy = vi.spyOn(pool, "query");
+    try {
+      // LISTEN was active across the claim and nothing arrived since: nothing to ask.
+      await wait(queue, 200);
+      expect(sent(spy)).toEqual([]);
+      // A pending wait is woken by the add's notification alone. Its own look was skipped
+      // before the add was even sent (the add's reply is I/O, the look a microtask).
+      const pending = wait(queue, 60_000);
+      await adapter.enqueue([newJob(queue)]);
+      expect(await endsWithin(pending, 20_000)).toBe("woke");
+      expect(sent(spy)).toEqual(["qf_enqueue_one"]);
+      // That notification came after the latest claim, so the next wait cannot trust the
+      // claim's snapshot: it looks, and finds the job.
+      expect(await endsWithin(wait(queue, 60_000), 20_000)).toBe("woke");
+      expect(sent(spy)).toEqual(["qf_enqueue_one", "qf_has_work"]);
+    } finally {
+      spy.mockRestore();
+    }
     expect((await claim(queue)).jobs).toHaveLength(1);
   });
 });
