@@ -1,8 +1,41 @@
 import { newJob, uniqueQueue } from "@queueflow/adapter-tests";
 import { type ClaimedJob, isQueueFlowError, type NewJob } from "@queueflow/core";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
-import { databaseUrl, separatePools } from "./database.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { PostgresAdapter } from "../src/index.js";
+import { databaseUrl, dropSchema, freshSchema, separatePools, withClient } from "./database.js";
+
+/**
+ * Two adapters on one fresh schema, each on a pool of its own (as two hosts would be), with
+ * every statement they send counted. The adapter runs a statement PostgreSQL aborted to break
+ * a deadlock again, so only the count tells a deadlock that was retried from none at all.
+ */
+function countedAdapters(label: string) {
+  const schema = freshSchema(label);
+  const pools = [0, 1].map(() => new pg.Pool({ connectionString: databaseUrl(), max: 4 }));
+  const adapters = pools.map((pool) => new PostgresAdapter({ connection: pool, schema }));
+  const spies = pools.map((pool) => vi.spyOn(pool, "query"));
+  beforeAll(async () => {
+    await Promise.all(adapters.map((a) => a.connect()));
+  });
+  afterAll(async () => {
+    await Promise.all(adapters.map((a) => a.close()));
+    await Promise.all(pools.map((p) => p.end()));
+    await dropSchema(schema);
+  });
+  return {
+    schema,
+    adapters,
+    /** Times statement `op` was sent through either pool since the last {@link reset}. */
+    sent: (op: string) =>
+      spies
+        .flatMap((spy) => spy.mock.calls)
+        .filter(([st]) => (st as { name?: string }).name === `qf_${op}_${schema}`).length,
+    reset: () => {
+      for (const spy of spies) spy.mockClear();
+    },
+  };
+}
 
 /**
  * Settles, lease extensions and replays each lock many job rows in one statement. Two such
@@ -11,7 +44,7 @@ import { databaseUrl, separatePools } from "./database.js";
  * input in whatever order their jobs finished or started.
  */
 describe("multi-row statements lock jobs in one order", () => {
-  const { adapters } = separatePools("lockorder", 2);
+  const { adapters, sent, reset } = countedAdapters("lockorder");
   const ROUNDS = 10;
   const JOBS = 150;
 
@@ -37,6 +70,7 @@ describe("multi-row statements lock jobs in one order", () => {
       const queue = uniqueQueue("lockorder");
       const jobs = await claimAll(queue);
       const leases = jobs.map((j) => ({ id: j.id, token: j.leaseToken })).reverse();
+      reset();
       const [settled, extended] = await Promise.all([
         a!.settle(
           queue,
@@ -47,6 +81,8 @@ describe("multi-row statements lock jobs in one order", () => {
       expect(settled).toEqual(jobs.map(() => "ok"));
       // Each extension ran before or after the settle of its job: both outcomes are fine.
       expect(extended).toHaveLength(JOBS);
+      // Sent once each: neither was aborted by a deadlock and run again.
+      expect([sent("settle"), sent("extend")]).toEqual([1, 1]);
       expect((await a!.counts(queue)).completed).toBe(JOBS);
     }
   });
@@ -58,6 +94,7 @@ describe("multi-row statements lock jobs in one order", () => {
       const jobs = await claimAll(queue);
       const complete = (list: ClaimedJob[]) =>
         list.map((j) => ({ kind: "complete" as const, id: j.id, token: j.leaseToken, result: 1 }));
+      reset();
       const [first, second] = await Promise.all([
         a!.settle(queue, complete(jobs)),
         b!.settle(queue, complete([...jobs].reverse())),
@@ -65,8 +102,95 @@ describe("multi-row statements lock jobs in one order", () => {
       // Fencing gives each job to exactly one of the two batches.
       const ok = first.filter((o) => o === "ok").length + second.filter((o) => o === "ok").length;
       expect(ok).toBe(JOBS);
+      expect(sent("settle")).toBe(2);
       expect((await a!.counts(queue)).completed).toBe(JOBS);
     }
+  });
+});
+
+/**
+ * Group rows: settles and stall recovery lock the groups of the jobs they release in name
+ * order; a change of a group limit reopens the capped groups, and read them in whatever order
+ * its scan returned them (the heap's, after claims rewrote the rows one by one).
+ */
+describe("group rows are locked in one order", () => {
+  const { schema, adapters, sent, reset } = countedAdapters("grouporder");
+
+  /** Resolves once `n` statements on this schema wait for a lock. */
+  async function lockWaits(n: number): Promise<void> {
+    await withClient(async (c) => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const { rows } = await c.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity
+           where wait_event_type = 'Lock' and position($1 in query) > 0`,
+          [schema],
+        );
+        if (rows[0]!.n >= n) return;
+        if (Date.now() > deadline) throw new Error(`${rows[0]!.n} of ${n} statements waited`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    });
+  }
+
+  it("a settle and a group-limit change over the same groups never deadlock", async () => {
+    const [a, b] = adapters;
+    const queue = uniqueQueue("grouporder");
+    await a!.updateSettings(queue, { groupConcurrency: 1 });
+    // Added and claimed one at a time, last name first, so the heap holds the group rows in
+    // the reverse of name order.
+    const groups = Array.from({ length: 20 }, (_, i) => `g${String(19 - i).padStart(2, "0")}`);
+    for (const group of groups) {
+      await a!.enqueue([newJob(queue, { name: "w", payload: {}, group })]);
+    }
+    const jobs: ClaimedJob[] = [];
+    for (const _ of groups) {
+      const claimed = await a!.claim({
+        queue,
+        workerId: "w",
+        limit: 1,
+        leaseMs: 60_000,
+        priorityRange: null,
+      });
+      jobs.push(...claimed.jobs);
+    }
+    expect(jobs).toHaveLength(groups.length);
+
+    // A third transaction holds the middle group, so both statements are certainly inside
+    // their group rows when it lets go: the settle holding g00-g09, and the limit change
+    // either holding g11-g19 (a deadlock once g10 is free) or, locking in name order too,
+    // waiting for g00.
+    const holder = new pg.Client({ connectionString: databaseUrl() });
+    await holder.connect();
+    let outcomes: PromiseSettledResult<unknown>[];
+    try {
+      await holder.query("begin");
+      await holder.query(
+        `select 1 from "${schema}".groups where queue = $1 and grp = 'g10' for update`,
+        [queue],
+      );
+      reset();
+      const racing = Promise.allSettled([
+        a!.settle(
+          queue,
+          jobs.map((j) => ({
+            kind: "complete" as const,
+            id: j.id,
+            token: j.leaseToken,
+            result: 1,
+          })),
+        ),
+        b!.updateSettings(queue, { groupConcurrency: 2 }),
+      ]);
+      await lockWaits(2);
+      await holder.query("commit");
+      outcomes = await racing;
+    } finally {
+      await holder.end();
+    }
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled"]);
+    expect([sent("settle"), sent("update_settings")]).toEqual([1, 1]);
+    expect((await a!.counts(queue)).completed).toBe(groups.length);
   });
 });
 

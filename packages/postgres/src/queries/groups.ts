@@ -65,16 +65,24 @@ released as (
 }
 
 /**
- * A CTE that gives the lane of a grouped queue its turn when ungrouped jobs arrive (`source`
+ * CTEs that give the lane of a grouped queue its turn when ungrouped jobs arrive (`source`
  * has `queue`, `grp`). Only an idle lane is written, so adds to a busy lane, and to queues
- * without groups (no lane row: one index probe), take no lock.
+ * without groups (no lane row: one index probe), take no lock. The lanes of a batch spanning
+ * several queues are locked in queue order, so two such batches never wait on each other
+ * in a cycle.
  */
 export function announceLane(s: Schema, source: string): string {
-  return `lane_announced as (
-  update ${s.groups} g set turn = c.now_us
-  from clock c
+  return `lane_locks as materialized (
+  select g.queue from ${s.groups} g
   where g.grp = '' and g.turn is null
     and g.queue in (select distinct a.queue from ${source} a where a.grp is null)
+  order by g.queue
+  for update of g
+),
+lane_announced as (
+  update ${s.groups} g set turn = c.now_us
+  from lane_locks l cross join clock c
+  where g.queue = l.queue and g.grp = '' and g.turn is null
   returning 1
 )`;
 }

@@ -33,8 +33,11 @@ export interface SettingsPatchParams {
 /**
  * Upsert a queue's settings, keeping fields the patch leaves out. Turning the rate limit off
  * forgets its start times. A change of a group limit gives every group set aside (capped,
- * or waiting for its rate window or a delayed job) another look: O(such groups), rare. A queue that is not paused afterwards is notified: a resume, a
- * higher cap or a looser limit may each make waiting jobs claimable.
+ * or waiting for its rate window or a delayed job) another look: O(such groups), rare. Those
+ * group rows are locked in name order first, the order settles and stall recovery lock them
+ * in (a scan of the OR'ed conditions may return them in any order, and a settle waiting on
+ * one while holding another would deadlock with it). A queue that is not paused afterwards
+ * is notified: a resume, a higher cap or a looser limit may each make waiting jobs claimable.
  */
 export function updateSettings(s: Schema, p: SettingsPatchParams): Statement {
   return {
@@ -63,13 +66,19 @@ saved as (
                                 else q.group_rate_window_ms end
   returning ${SETTINGS_COLUMNS}
 ),
+reopen_locks as materialized (
+  select g.grp from ${s.groups} g cross join clock c
+  where ($8::boolean or $10::boolean) and g.queue = $1 and g.grp <> ''
+    and (g.capped or g.turn > c.now_us or ($10::boolean and $11::int is null))
+  order by g.grp
+  for update of g
+),
 reopened as (
   update ${s.groups} g set capped = false,
     turn = case when g.turn is null then null else least(g.turn, c.now_us) end,
     starts = case when $10::boolean and $11::int is null then '{}' else g.starts end
-  from clock c
-  where ($8::boolean or $10::boolean) and g.queue = $1 and g.grp <> ''
-    and (g.capped or g.turn > c.now_us or ($10::boolean and $11::int is null))
+  from reopen_locks l cross join clock c
+  where g.queue = $1 and g.grp = l.grp
   returning 1
 ),
 notified as (
