@@ -396,7 +396,7 @@ describe.each<StoreKind>(["memory", "redis", "postgres"])("end to end on the %s 
       json: {
         jobs: ids.map((jobId) => ({
           name: "data.export",
-          payload: { userId: "u1", rows: 150_000 },
+          payload: { userId: "u1", rows: 40_000 },
           options: { jobId },
         })),
       },

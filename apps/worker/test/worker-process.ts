@@ -84,7 +84,7 @@ export async function sigtermWithExportsRunning(queue: Queue, env: Record<string
   const added = await queue.addBulk(
     Array.from({ length: 6 }, () => ({
       name: "data.export",
-      payload: { userId: "u1", rows: 300_000 },
+      payload: { userId: "u1", rows: 80_000 },
     })),
   );
   const ids = added.map((r) => r.job.id);
