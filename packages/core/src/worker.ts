@@ -294,7 +294,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
         this.#outage.answered();
         return true;
       } catch (err) {
-        if (this.#outage.failed(err)) this.emit("error", err);
+        this.#storeFailed(err);
         if (isQueueFlowError(err) && !isQueueFlowError(err, "QF_STORE_UNAVAILABLE")) {
           void this.close();
           return false;

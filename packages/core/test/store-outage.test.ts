@@ -246,6 +246,8 @@ describe("a job claimed again by the same worker while an old run of it goes on"
     await waitFor(() => signals.length === 2, { what: "the second run to start" });
     expect(signals[0]!.aborted).toBe(true);
     expect(isQueueFlowError(signals[0]!.reason, "QF_LEASE_LOST")).toBe(true);
+    // The old run's outcome is refused once its settle lands.
+    await waitFor(() => lost.length > 0, { what: "the old run's outcome to be refused" });
     expect(lost).toEqual([job.id]);
     gates[0]!.resolve();
     await waitFor(() => firstEnded, { what: "the first handler to return" });
