@@ -12,6 +12,7 @@ import {
   expectBetween,
   expectCounts,
   getJobOrThrow,
+  raceDeadline,
   scaled,
   settleOne,
   testTimeout,
@@ -253,7 +254,7 @@ export function claimTests(factory: AdapterFactory, options: ConformanceOptions 
       const claimedBy = new Map<string, number>();
       const tokens = new Set<string>();
       const outcomes: string[] = [];
-      const stopAt = Date.now() + deadline(o) * 2;
+      const stopAt = Date.now() + raceDeadline(o);
 
       await Promise.all(
         Array.from({ length: o.concurrency }, async (_, worker) => {

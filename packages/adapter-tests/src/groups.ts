@@ -10,6 +10,7 @@ import {
   enqueueOne,
   getJobOrThrow,
   newJob,
+  raceDeadline,
   scaled,
   testTimeout,
   uniqueQueue,
@@ -219,10 +220,7 @@ export function groupTests(factory: AdapterFactory, options: ConformanceOptions 
       let peak = 0;
       let done = 0;
       const total = groups.length * 8;
-      // A race of serial groups: its pace is the store's claim round trip times 8 rounds, which
-      // on a loaded machine against a slow server outgrew 8 s. Bounded below the test timeout
-      // so a stuck adapter still fails with the counts, not a bare timeout.
-      const until = Date.now() + testTimeout(o) - scaled(o, 5_000);
+      const until = Date.now() + raceDeadline(o);
       await Promise.all(
         Array.from({ length: o.concurrency }, async (_, w) => {
           while (done < total && Date.now() < until) {

@@ -33,6 +33,16 @@ export function testTimeout(options: ResolvedConformanceOptions): number {
   return scaled(options, 30_000);
 }
 
+/**
+ * How long a race of many claimers may take to drain its queue: its pace is the store's round
+ * trip times the rounds it needs, which on a loaded machine against a slow server (the MongoDB
+ * test server) outgrew twice {@link deadline}. Bounded below the test timeout so a stuck
+ * adapter still fails with the race's own message.
+ */
+export function raceDeadline(options: ResolvedConformanceOptions): number {
+  return testTimeout(options) - scaled(options, 5_000);
+}
+
 /** How long `waitFor` waits for something that should happen within tens of milliseconds. */
 export function deadline(options: ResolvedConformanceOptions): number {
   return scaled(options, 8_000);

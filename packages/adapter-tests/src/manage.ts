@@ -15,6 +15,7 @@ import {
   jobInState,
   killJob,
   newJob,
+  raceDeadline,
   scaled,
   sleep,
   testTimeout,
@@ -163,7 +164,7 @@ export function manageTests(factory: AdapterFactory, options: ConformanceOptions
       };
       inFlight = burst.length;
       await finish(burst);
-      const stopAt = Date.now() + deadline(o) * 2;
+      const stopAt = Date.now() + raceDeadline(o);
       await Promise.all(
         Array.from({ length: o.concurrency }, async (_, i) => {
           for (;;) {
@@ -240,7 +241,7 @@ export function manageTests(factory: AdapterFactory, options: ConformanceOptions
       await a.updateSettings(queue, { rateLimit: { max: 3, windowMs } });
 
       const claimed: ClaimedJob[] = [];
-      const stopAt = Date.now() + deadline(o) * 2;
+      const stopAt = Date.now() + raceDeadline(o);
       while (claimed.length < 7) {
         if (Date.now() > stopAt) throw new Error(`only ${claimed.length} of 7 jobs ever started`);
         claimed.push(...(await claim(a, queue, { limit: 10 })));
