@@ -36,12 +36,17 @@ export function runService<C extends ServiceConfig>(o: {
     const log = createLogger(o.name, config.logLevel);
     const tracing = await startTracing(config.otel, log);
     const adapter = await openStore(config.store);
-    const stop = await o.start({ config, log, tracing, adapter });
+    // Before start, not after: workers claim as soon as they start, and a SIGTERM while the
+    // rest of start-up ran (its HTTP side, autoscaling) killed the process with its jobs
+    // still leased, instead of closing them gracefully (seen under load in the apps' tests).
+    const started = o.start({ config, log, tracing, adapter });
     onShutdown(log, async () => {
+      const stop = await started;
       await stop();
       await adapter.close();
       await tracing.shutdown();
     });
+    await started;
   };
   run().catch(exitOnStartupError);
 }

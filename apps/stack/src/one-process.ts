@@ -28,6 +28,16 @@ export async function runOneProcess(env: Env): Promise<{ apiUrl: string }> {
     metrics,
     middleware: tracing.middleware,
   });
+  // Installed as soon as workers claim, so a SIGTERM during the API's start-up closes them
+  // gracefully instead of killing the process with their jobs leased.
+  let api: { close(): Promise<unknown> } | undefined;
+  onShutdown(log, async () => {
+    // Workers first: their running jobs finish while the API still answers status queries.
+    await runtime.close();
+    await api?.close();
+    await adapter.close();
+    await tracing.shutdown();
+  });
   const { app, events } = await createApi({
     config: apiConfig,
     adapter,
@@ -37,13 +47,7 @@ export async function runOneProcess(env: Env): Promise<{ apiUrl: string }> {
     localWorkers: runtime.status,
   });
   for (const worker of runtime.workers) events.attachWorker(worker);
+  api = app;
   const apiUrl = await app.listen({ port: apiConfig.port, host: apiConfig.host });
-  onShutdown(log, async () => {
-    // Workers first: their running jobs finish while the API still answers status queries.
-    await runtime.close();
-    await app.close();
-    await adapter.close();
-    await tracing.shutdown();
-  });
   return { apiUrl };
 }
