@@ -108,12 +108,14 @@ describe("webhook notifier", () => {
   });
 
   it("times out a request that gets no answer, then retries", async () => {
+    // Long enough for the answering request to beat it on a loaded machine (at 100 ms it did
+    // not, once): the timeout is what the hanging one must hit, not the answered one.
     const s = await server([hang, status(200)]);
-    await webhookNotifier({ url: s.url, timeoutMs: 100, retries: 1, backoffMs: 5 })(EVENT);
+    await webhookNotifier({ url: s.url, timeoutMs: 1_500, retries: 1, backoffMs: 5 })(EVENT);
     expect(s.received).toHaveLength(2);
 
     const t = await server([hang]);
-    const failure = await webhookNotifier({ url: t.url, timeoutMs: 100, retries: 0 })(EVENT).then(
+    const failure = await webhookNotifier({ url: t.url, timeoutMs: 1_500, retries: 0 })(EVENT).then(
       () => null,
       (e: unknown) => e,
     );
