@@ -458,13 +458,16 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   }
 
   /**
-   * Run a claimed job, unless its lease has already run out by this process's clock:
-   * `leasedAt` (performance.now()) is when the claim that leased it was sent, so the lease
-   * cannot end before `leasedAt + leaseMs`. A process paused past the lease (SIGSTOP, a long
+   * Run a claimed job, unless the worker is closing or its lease has already run out by this
+   * process's clock: `leasedAt` (performance.now()) is when the claim that leased it was
+   * sent, so the lease cannot end before `leasedAt + leaseMs`. A process paused past the lease (SIGSTOP, a long
    * GC, a suspended VM) would otherwise start jobs another worker may have run already.
    */
   #start(job: ClaimedJob, leasedAt: number): void {
-    if (performance.now() - leasedAt >= this.#leaseMs) {
+    // A claim answered after close() began would start a job nobody waits for or aborts:
+    // close() returned, the owner closed the adapter, and the job stayed active until its
+    // lease ran out (seen under load as a job left active after a worker shut down).
+    if (this.#stop.signal.aborted || performance.now() - leasedAt >= this.#leaseMs) {
       void this.#handBack(job);
       return;
     }
@@ -751,9 +754,11 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     }
     // Handing leases back needs the store; a store that does not answer must not hold close()
     // forever: those jobs come back anyway when their leases expire.
-    const handedBack = Promise.all([...this.#running.values()].map((r) => r.done)).then(() =>
-      this.#batcher.drain(),
-    );
+    // The claim loop too: a claim still in flight hands back what it brings (see #start).
+    const handedBack = Promise.all([
+      this.#loop,
+      ...[...this.#running.values()].map((r) => r.done),
+    ]).then(() => this.#batcher.drain());
     const outcome = await Promise.race([
       handedBack.then(() => "done" as const),
       sleep(CLOSE_GRACE_MS).then(() => "gave_up" as const),
