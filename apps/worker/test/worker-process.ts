@@ -81,6 +81,16 @@ export function workerOnRedis() {
  * Returns the jobs' ids, the stopped process and the jobs as it left them.
  */
 export async function sigtermWithExportsRunning(queue: Queue, env: Record<string, string>) {
+  // Every worker (each child of a pool) is up before the exports arrive, so two run at once
+  // however slowly processes start: a pool child that started seconds after the other on a
+  // loaded machine found the first one had run every export alone.
+  const first = startWorkerProcess(env);
+  const processes = Number(env.AUTOSCALE_MIN_PROCESSES ?? "1");
+  await until(
+    () => first.logs().filter((l) => l.msg === "workers started").length >= processes,
+    "the workers to start",
+    30_000,
+  );
   const added = await queue.addBulk(
     Array.from({ length: 6 }, () => ({
       name: "data.export",
@@ -88,7 +98,6 @@ export async function sigtermWithExportsRunning(queue: Queue, env: Record<string
     })),
   );
   const ids = added.map((r) => r.job.id);
-  const first = startWorkerProcess(env);
   await until(async () => (await queue.counts()).active === 2, "two exports to be running", 30_000);
   first.child.kill("SIGTERM");
   expect(await first.exited, first.output()).toBe(0);
