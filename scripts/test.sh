@@ -32,9 +32,11 @@ eval "$services_env"
 
 # bootstrap built everything, so --only runs just the test tasks; the extra arguments go to
 # each package's `vitest run`, which writes <package>/.vitest/results.json for the summary.
+# Four packages at a time, not turbo's ten: on a 2-core machine ten suites of real servers
+# and child processes starved each other past their deadlines under load.
 node scripts/test-summary.mjs --clean
 status=0
-pnpm turbo run test --only --continue -- \
+pnpm turbo run test --only --continue --concurrency=4 -- \
   --reporter=default --reporter=json --outputFile.json=.vitest/results.json || status=$?
 tests_ran=true
 stop_services
