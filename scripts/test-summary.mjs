@@ -33,6 +33,8 @@ if (process.argv[2] === "--clean") {
   process.exit(0);
 }
 
+const firstLine = (text) => (text ? `: ${String(text).split("\n")[0].slice(0, 300)}` : "");
+
 const runnerStatus = Number(process.argv[2] ?? 0);
 let passed = 0;
 let failed = 0;
@@ -67,6 +69,14 @@ for (const p of packages) {
     `${p.name} (${where}): ${report.numPassedTests} passed, ${pkgFailed} failed` +
       (notes.length ? ` (${notes.join("; ")})` : ""),
   );
+  // CI keeps only the tail of the log: name each failure here, with the first line of its error.
+  for (const f of report.testResults) {
+    for (const a of f.assertionResults.filter((r) => r.status === "failed")) {
+      const reason = firstLine(a.failureMessages?.[0]);
+      console.log(`  failed: ${relative(p.path, f.name)} > ${a.fullName}${reason}`);
+    }
+  }
+  for (const f of brokenFiles) console.log(`  broken: ${relative(p.path, f.name)}${firstLine(f.message)}`);
 }
 
 if (runnerStatus !== 0 && failed === 0) {
