@@ -551,14 +551,23 @@ export class PostgresAdapter implements StorageAdapter {
     } catch (err) {
       throw toStoreError(err, "connect");
     }
+    // pg emits "error" on a checked-out client whose connection dies, even mid-query; the
+    // pool listens only while a client is idle, and an unheard "error" ends the process.
+    // The failed query rejects with the same error, so the listener only has to exist.
+    const onError = (): void => undefined;
+    client.on("error", onError);
+    let failure: unknown;
     try {
       if (this.migrate) await runMigrations(client, this.s);
       else await checkMigrated(client, this.s);
       this.connected = true;
     } catch (err) {
+      failure = err;
       throw toStoreError(err, "migrate");
     } finally {
-      client.release();
+      client.off("error", onError);
+      // A client whose migration failed may be mid-transaction or dead: never reuse it.
+      client.release(failure === undefined ? undefined : true);
     }
   }
 

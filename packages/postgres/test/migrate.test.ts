@@ -2,8 +2,9 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { enqueueOne, uniqueQueue } from "@queueflow/adapter-tests";
+import { enqueueOne, uniqueQueue, waitFor } from "@queueflow/adapter-tests";
 import { isQueueFlowError } from "@queueflow/core";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { LATEST_VERSION, migrationSql, PostgresAdapter } from "../src/index.js";
 import { databaseUrl, dropSchema, freshSchema, withClient } from "./database.js";
@@ -77,6 +78,45 @@ describe("migrations", () => {
       for (const a of adapters) expect((await a.health()).ok).toBe(true);
     } finally {
       await Promise.all(adapters.map((a) => a.close()));
+    }
+  });
+
+  it("rejects connect, without crashing the process, when its connection dies mid-migration", async () => {
+    const schema = schemaFor("mig_killed");
+    const adapter = new PostgresAdapter({ connection: url, schema });
+    // Hold the migrations' advisory lock (the class is "QF") so the adapter's checked-out
+    // client waits on it, then kill that client's backend: pg emits "error" on the client,
+    // which, without a listener, is an uncaught exception that ends the process.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query("select pg_advisory_lock($1::int, hashtext($2::text))", [0x5146, schema]);
+      const connecting = adapter.connect();
+      connecting.catch(() => undefined);
+      const pid = await waitFor(
+        async () => {
+          const { rows } = await holder.query<{ pid: number }>(
+            "select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%pg_advisory_xact_lock%'",
+          );
+          return rows[0]?.pid;
+        },
+        { timeoutMs: 10_000, message: "the adapter's migration to wait on the lock" },
+      );
+      await holder.query("select pg_terminate_backend($1)", [pid]);
+      const err = await connecting.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isQueueFlowError(err) && err.code).toBe("QF_STORE_UNAVAILABLE");
+      await holder.query("select pg_advisory_unlock($1::int, hashtext($2::text))", [
+        0x5146,
+        schema,
+      ]);
+      await adapter.connect();
+      expect(await appliedVersions(schema)).toEqual(allVersions);
+    } finally {
+      await holder.end();
+      await adapter.close();
     }
   });
 
