@@ -1,4 +1,5 @@
-import { rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openStore } from "@queueflow/app-kit";
 import {
@@ -74,7 +75,7 @@ export function workerOnRedis() {
 
 /**
  * SIGTERM while exports run: six exports on `queue`, a worker process on `env` until two of
- * them are running, then SIGTERM. It must exit 0 leaving nothing active, the two running
+ * them are being written, then SIGTERM. It must exit 0 leaving nothing active, the two running
  * completed (at least) and the rest waiting, no job with an error, and no job started after
  * it logged the signal: it claims no more (the store's clock and the log's are this host's;
  * a worker that kept claiming until the queue was empty would fail here, not only a slow one).
@@ -98,7 +99,13 @@ export async function sigtermWithExportsRunning(queue: Queue, env: Record<string
     })),
   );
   const ids = added.map((r) => r.job.id);
-  await until(async () => (await queue.counts()).active === 2, "two exports to be running", 30_000);
+  // Two handlers writing their export, not two jobs active: a job a child had claimed but not
+  // yet started when SIGTERM came goes back to waiting unstarted, and the test would then see
+  // one export finish, not two.
+  const temp = join(env.DATA_DIR ?? "", "tmp");
+  const writing = () =>
+    existsSync(temp) ? readdirSync(temp).filter((f) => f.endsWith(".csv.partial")).length : 0;
+  await until(() => writing() === 2, "two exports to be writing", 30_000);
   first.child.kill("SIGTERM");
   expect(await first.exited, first.output()).toBe(0);
 
