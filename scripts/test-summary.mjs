@@ -76,7 +76,8 @@ for (const p of packages) {
       console.log(`  failed: ${relative(p.path, f.name)} > ${a.fullName}${reason}`);
     }
   }
-  for (const f of brokenFiles) console.log(`  broken: ${relative(p.path, f.name)}${firstLine(f.message)}`);
+  for (const f of brokenFiles)
+    console.log(`  broken: ${relative(p.path, f.name)}${firstLine(f.message)}`);
 }
 
 if (runnerStatus !== 0 && failed === 0) {
