@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
 import type {
   AttemptError,
   ClaimedJob,
@@ -226,6 +227,22 @@ export async function getJobOrThrow(
   const job = await adapter.getJob(queue, id);
   if (!job) throw new Error(`job ${id} of ${queue} not found`);
   return job;
+}
+
+/**
+ * A loopback port that was free a moment ago: bind an ephemeral port, then release it. For
+ * a server a test starts itself (and restarts on the same port), or a port nothing answers.
+ */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("freePort: no port");
+  return address.port;
 }
 
 /** Resolve after `ms`. Only for pacing; never assert on the state after a fixed sleep. */

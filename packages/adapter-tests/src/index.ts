@@ -7,10 +7,21 @@ export type {
   ResolvedConformanceOptions,
 } from "./factory.js";
 export { resolveOptions } from "./factory.js";
+export type {
+  FaultFactory,
+  FaultScenarioOptions,
+  FaultServer,
+  ResolvedFaultOptions,
+} from "./faults/factory.js";
+export { resolveFaultOptions } from "./faults/factory.js";
+export { runFaultScenario } from "./faults/scenario.js";
+export type { TcpTarget } from "./faults/tcp-proxy.js";
+export { TcpProxy } from "./faults/tcp-proxy.js";
 export type { WaitForOptions } from "./helpers.js";
 export {
   claimAll,
   enqueueOne,
+  freePort,
   newJob,
   uniqueQueue,
   waitFor,

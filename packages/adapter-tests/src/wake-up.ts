@@ -1,4 +1,4 @@
-import type { ClaimRequest, StorageAdapter } from "@queueflow/core";
+import type { ClaimedJob, ClaimRequest, Settlement, StorageAdapter } from "@queueflow/core";
 import { describe, expect, it } from "vitest";
 import type { AdapterFactory, ConformanceOptions } from "./factory.js";
 import { resolveOptions } from "./factory.js";
@@ -111,46 +111,81 @@ export function wakeUpTests(factory: AdapterFactory, options: ConformanceOptions
       expect(waiter.settledAt()! - resumedAt).toBeLessThan(prompt);
     });
 
-    it("wakes a waiter by the time a delayed job added or retried during its wait falls due", async () => {
+    it("a waiting worker starts a job made delayed during its wait soon after it falls due", async () => {
       const a = adapter();
       const wait = waitForWorkOf(a);
       const delayMs = scaled(o, 200);
-      // A delayed add, and a retry with backoff settled by another worker, each during a
-      // wait far longer than the delay: the waiter must not sleep past the due time (it may
-      // wake earlier, so that its next claim learns the due time).
+      const request = (queue: string, workerId: string): ClaimRequest => ({
+        queue,
+        workerId,
+        limit: 1,
+        leaseMs: scaled(o, 60_000),
+        priorityRange: null,
+      });
       const claimOne = async (queue: string) => {
         await enqueueOne(a, queue);
-        const request = {
-          queue,
-          workerId: "w",
-          limit: 1,
-          leaseMs: scaled(o, 60_000),
-          priorityRange: null,
-        };
-        return (await a.claim(request)).jobs[0]!;
+        return (await a.claim(request(queue, "another-worker"))).jobs[0]!;
       };
-      const ways: Array<{ setUp: (queue: string) => Promise<() => Promise<unknown>> }> = [
-        { setUp: async (queue) => () => enqueueOne(a, queue, { delayMs }) },
-        {
-          setUp: async (queue) => {
-            const job = await claimOne(queue);
-            const error = { attempt: 1, name: "Error", message: "x", at: Date.now() };
-            return () =>
-              a.settle(queue, [
-                { kind: "retry", id: job.id, token: job.leaseToken, error, delayMs },
-              ]);
-          },
+      /**
+       * Claim as a Worker does until a job comes: when none is due, wait for work with a
+       * long timeout capped by the claim's nextWakeAt. An early or spurious wake-up costs
+       * one more claim; a missed one waits out the long timeout.
+       */
+      const workLike = async (queue: string) => {
+        for (;;) {
+          const claimed = await a.claim(request(queue, "waiting-worker"));
+          if (claimed.jobs.length > 0) return { job: claimed.jobs[0]!, at: Date.now() };
+          let timeout = scaled(o, 10_000);
+          if (claimed.nextWakeAt !== null) {
+            timeout = Math.min(timeout, Math.max(1, claimed.nextWakeAt - Date.now()));
+          }
+          await wait(queue, timeout, new AbortController().signal);
+        }
+      };
+      const error = { attempt: 1, name: "Error", message: "x", at: Date.now() };
+      const lease = (job: ClaimedJob) => ({ id: job.id, token: job.leaseToken });
+      const settleOne = async (queue: string, settlement: Settlement) => {
+        expect(await a.settle(queue, [settlement])).toEqual(["ok"]);
+        return { id: settlement.id };
+      };
+      // Each case readies a queue in use (another worker holds a job of it) and returns the
+      // call that, while the worker waits (far longer than `delayMs`), makes a job due in
+      // `delayMs`: the worker must start it soon after that, not at the end of its wait.
+      // Retries and snoozes are settled by that other worker.
+      type Case = (queue: string) => Promise<() => Promise<{ id: string }>>;
+      const cases: Record<string, Case> = {
+        "a delayed add": async (queue) => {
+          await claimOne(queue);
+          return () => enqueueOne(a, queue, { delayMs });
         },
-      ];
-      for (const { setUp } of ways) {
+        "a retry's backoff": async (queue) => {
+          const job = await claimOne(queue);
+          return () => settleOne(queue, { kind: "retry", ...lease(job), error, delayMs });
+        },
+        "a snooze": async (queue) => {
+          const job = await claimOne(queue);
+          return () => settleOne(queue, { kind: "snooze", ...lease(job), delayMs });
+        },
+      };
+      if (factory.capabilities.groups === true) {
+        const debounced = { dedupKey: "doc", dedupMode: "debounce" } as const;
+        cases["a debounced add that brings a delayed job forward"] = async (queue) => {
+          await claimOne(queue);
+          await enqueueOne(a, queue, { ...debounced, delayMs: scaled(o, 60_000) });
+          return () => enqueueOne(a, queue, { ...debounced, delayMs });
+        };
+      }
+      for (const [name, setUp] of Object.entries(cases)) {
         const queue = uniqueQueue("wake-delayed");
         const makeDelayed = await setUp(queue);
-        const waiter = track(wait(queue, scaled(o, 10_000), new AbortController().signal));
+        const worker = workLike(queue);
+        // Let the worker claim nothing and start waiting (LISTEN, blocking pop, stream).
         await sleep(scaled(o, 100));
         const delayedAt = Date.now();
-        await makeDelayed();
-        await waiter.done;
-        expect(waiter.settledAt()! - delayedAt).toBeLessThan(delayMs + prompt);
+        const delayed = await makeDelayed();
+        const started = await worker;
+        expect(started.job.id, name).toBe(delayed.id);
+        expect(started.at - delayedAt, name).toBeLessThan(delayMs + prompt);
       }
     });
 

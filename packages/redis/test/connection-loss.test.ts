@@ -1,18 +1,8 @@
-import { createServer } from "node:net";
+import { freePort } from "@queueflow/adapter-tests";
 import { isQueueFlowError } from "@queueflow/core";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { RedisAdapter } from "../src/index.js";
-
-/** A loopback port nothing listens on: bind an ephemeral port, then release it. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -23,7 +13,7 @@ async function errorOf(promise: Promise<unknown>): Promise<unknown> {
 
 describe("RedisAdapter without a reachable server", () => {
   it("fails connect and every operation with QF_STORE_UNAVAILABLE, quickly", async () => {
-    const port = await deadPort();
+    const port = await freePort();
     const adapter = new RedisAdapter({ url: `redis://127.0.0.1:${port}` });
     try {
       const started = Date.now();
@@ -50,7 +40,7 @@ describe("RedisAdapter without a reachable server", () => {
   });
 
   it("maps a passed client's connection errors too, and waitForWork never rejects", async () => {
-    const port = await deadPort();
+    const port = await freePort();
     const client = new Redis(port, "127.0.0.1", {
       lazyConnect: true,
       enableOfflineQueue: false,

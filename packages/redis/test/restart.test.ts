@@ -1,91 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { freePort } from "@queueflow/adapter-tests";
 import { Queue, Worker } from "@queueflow/core";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisAdapter } from "../src/index.js";
 import { waitUntil } from "./fixtures.js";
+import { OwnRedis } from "./own-redis.js";
 
 type Jobs = { work: { payload: { n: number }; result: number } };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
-/**
- * A redis-server of this test's own (never the shared one), on a free loopback port with an
- * append-only file, run in the foreground as a child so the test can stop and start it.
- */
-class OwnRedis {
-  private proc: ChildProcess | null = null;
-  readonly dir = mkdtempSync(join(tmpdir(), "qf-restart-"));
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.proc = spawn(
-      "redis-server",
-      [
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        String(this.port),
-        "--dir",
-        this.dir,
-        "--appendonly",
-        "yes",
-        "--save",
-        "",
-      ],
-      { stdio: "ignore" },
-    );
-    const probe = new Redis(this.url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    probe.on("error", () => {});
-    try {
-      await waitUntil(async () => {
-        try {
-          if (probe.status !== "ready") await probe.connect();
-          return (await probe.ping()) === "PONG";
-        } catch {
-          probe.disconnect();
-          return false;
-        }
-      }, `redis-server on ${this.port} to answer`);
-    } finally {
-      probe.disconnect();
-    }
-  }
-
-  /** SIGTERM: Redis shuts down cleanly, flushing its append-only file. */
-  async stop(): Promise<void> {
-    const proc = this.proc;
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((resolve) => proc.once("exit", resolve));
-    proc.kill("SIGTERM");
-    await exited;
-    this.proc = null;
-  }
-
-  async destroy(): Promise<void> {
-    await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 describe("a Redis restart under a running worker", () => {
   let redis: OwnRedis;

@@ -1,5 +1,5 @@
 import { getEventListeners } from "node:events";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ClaimedJob, ScheduleRecord } from "../contract.js";
 import type { JobState } from "../job.js";
 import type { MemoryAdapter } from "./memory-adapter.js";
@@ -257,6 +257,45 @@ describe("MemoryAdapter: wake-up and close", () => {
         priorityRange: null,
       });
     }
+  });
+
+  it("ends a wait when a delayed job already in the queue falls due", async () => {
+    vi.useFakeTimers();
+    try {
+      const { adapter, clock } = setup();
+      await adapter.enqueue([job({ delayMs: 200 }), job({ delayMs: 5_000 })]);
+      let woken = false;
+      const waiting = adapter.waitForWork("q", 60_000, new AbortController().signal).then(() => {
+        woken = true;
+      });
+      clock.t += 199;
+      await vi.advanceTimersByTimeAsync(199);
+      expect(woken).toBe(false);
+      clock.t += 1;
+      await vi.advanceTimersByTimeAsync(1);
+      expect(woken).toBe(true);
+      await waiting;
+      expect(await claimAll(adapter)).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("wakes a waiter when a debounced add moves a delayed job's due time", async () => {
+    const { adapter } = setup();
+    const debounced = { dedupKey: "doc", dedupMode: "debounce" } as const;
+    await adapter.enqueue([job({ ...debounced, delayMs: 60_000 })]);
+    let woken = false;
+    const waiting = adapter.waitForWork("q", 60_000, new AbortController().signal).then(() => {
+      woken = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(woken).toBe(false);
+    const [held] = await adapter.enqueue([job({ ...debounced, delayMs: 200 })]);
+    expect(held?.created).toBe(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(woken).toBe(true);
+    await waiting;
   });
 
   it("resolves at once when work is already claimable, and on abort", async () => {

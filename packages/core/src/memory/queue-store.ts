@@ -86,6 +86,8 @@ export class QueueStore {
     holder.payload = cloneJson(input.payload);
     const runAt = input.runAt ?? now + Math.max(0, input.delayMs);
     this.reschedule(holder, runAt, now);
+    // Its new due time may come before the one waiters sleep until (see waitForWork).
+    this.onWork();
     return holder;
   }
 
@@ -401,13 +403,13 @@ export class QueueStore {
     return stats;
   }
 
-  /** Whether a claim at `now` would lease at least one job (ignoring priority ranges). */
   /** When the next delayed job falls due (store clock), or null when none is delayed. */
   nextDueAt(now: number): number | null {
     this.sync(now);
     return this.table.nextDueAt();
   }
 
+  /** Whether a claim at `now` would lease at least one job (ignoring priority ranges). */
   hasClaimableWork(now: number): boolean {
     this.sync(now);
     const { paused, concurrency, rateLimit } = this.settings;
