@@ -1,4 +1,11 @@
-import type { StorageAdapter } from "../src/index.js";
+import { afterEach } from "vitest";
+import {
+  type Handlers,
+  type JobMap,
+  type StorageAdapter,
+  Worker,
+  type WorkerOptions,
+} from "../src/index.js";
 
 let counter = 0;
 
@@ -30,4 +37,24 @@ export function settled(adapter: StorageAdapter, queue: string, timeoutMs = 10_0
     },
     { timeoutMs, what: `queue ${queue} to settle` },
   );
+}
+
+/**
+ * A way to start workers that are closed after each test of the file (declare it at the top
+ * level of the file, where its afterEach hook belongs).
+ */
+export function closedAfterEach<M extends JobMap>(): (
+  queue: string,
+  handlers: Handlers<M>,
+  options: WorkerOptions,
+) => Worker<M> {
+  const workers: Worker<M>[] = [];
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.close(1000)));
+  });
+  return (queue, handlers, options) => {
+    const worker = new Worker<M>(queue, handlers, options);
+    workers.push(worker);
+    return worker;
+  };
 }

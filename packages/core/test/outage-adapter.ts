@@ -12,6 +12,8 @@ export class OutageAdapter {
   holdNextClaimMs = 0;
   /** Jobs handed out by claims so far (counted once their answer is released). */
   claimed = 0;
+  /** Claim calls answered so far. */
+  claims = 0;
   readonly store: MemoryAdapter;
   readonly adapter: StorageAdapter;
 
@@ -34,6 +36,7 @@ export class OutageAdapter {
               await new Promise((resolve) => setTimeout(resolve, holdMs));
             }
             this.claimed += jobs;
+            this.claims += 1;
           }
           return result;
         };

@@ -1,33 +1,28 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   isQueueFlowError,
   type JobContext,
   Queue,
-  Worker,
+  type Worker,
   type WorkerOptions,
 } from "../src/index.js";
-import { freshQueue, waitFor } from "./helpers.js";
+import { closedAfterEach, freshQueue, waitFor } from "./helpers.js";
 import { OutageAdapter } from "./outage-adapter.js";
 
 type Jobs = { work: { payload: { ms: number }; result: string } };
 
 const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
-const workers: Worker<Jobs>[] = [];
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.close(1000)));
-});
+const newWorker = closedAfterEach<Jobs>();
 
 function startWorker(
   queue: string,
   options: WorkerOptions,
   work: (job: JobContext<Jobs, "work">) => Promise<string> = async () => "done",
 ): Worker<Jobs> {
-  const worker = new Worker<Jobs>(queue, { work }, options);
-  workers.push(worker);
-  return worker;
+  return newWorker(queue, { work }, options);
 }
 
 /** A promise and its resolver. */
