@@ -756,6 +756,19 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       return;
     }
     if (performance.now() < this.#recoverNotBefore) return;
+    // A partition fails no call: calls hang, then all reach the store when it heals, this
+    // recovery among the first, before the heartbeats other workers sent meanwhile, and every
+    // lease ran out in between (a loaded fault run dead-lettered jobs that way). A round trip
+    // first: one that took a quarter of a lease means the store was out of reach just now,
+    // so recovery gives the other workers a lease to extend theirs, as after an outage.
+    const probeSent = performance.now();
+    await this.adapter.now();
+    this.#outage.answered();
+    if (performance.now() - probeSent >= this.#leaseMs / 4) {
+      this.#recoverNotBefore = performance.now() + this.#leaseMs;
+      this.#heartbeatNow?.();
+      return;
+    }
     const { recovered, dead } = await this.adapter.recoverStalled({
       queue: this.queue,
       maxStalls: this.#opts.maxStalls ?? 1,

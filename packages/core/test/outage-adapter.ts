@@ -14,6 +14,8 @@ export class OutageAdapter {
   claimed = 0;
   /** Claim calls answered so far. */
   claims = 0;
+  /** While set, every call waits for it before it reaches the store (a black-holed network). */
+  #held: Promise<void> | null = null;
   readonly store: MemoryAdapter;
   readonly adapter: StorageAdapter;
 
@@ -25,6 +27,7 @@ export class OutageAdapter {
         if (typeof value !== "function") return value;
         const method = value as (...args: unknown[]) => Promise<unknown>;
         return async (...args: unknown[]) => {
+          if (this.#held) await this.#held;
           if (this.down)
             throw storeUnavailable("The test store", String(prop), "switched off", "the switch");
           const result = await method.apply(target, args);
@@ -42,5 +45,20 @@ export class OutageAdapter {
         };
       },
     });
+  }
+
+  /**
+   * Black-hole the network: calls from now on neither fail nor reach the store until the
+   * returned function is called; then they all go through, in the order they were made.
+   */
+  hold(): () => void {
+    let release!: () => void;
+    this.#held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return () => {
+      this.#held = null;
+      release();
+    };
   }
 }

@@ -65,9 +65,33 @@ function onTerm(close: () => Promise<void>, log: ReturnType<typeof logger>): voi
   });
 }
 
+/**
+ * The adapter, logging the ids each claim (or handoff) leased to this worker: a job leased
+ * here and never started nor handed back shows up in a failing run's logs.
+ */
+function loggingClaims(adapter: StorageAdapter, log: ReturnType<typeof logger>): StorageAdapter {
+  return new Proxy(adapter, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      if (prop !== "claim" && prop !== "waitForJobs") return value.bind(target);
+      const via = prop === "claim" ? "claim" : "handoff";
+      return async (...args: unknown[]) => {
+        const result = (await (value as (...a: unknown[]) => Promise<unknown>).apply(
+          target,
+          args,
+        )) as { jobs: { id: string }[] } | { id: string }[];
+        const jobs = Array.isArray(result) ? result : result.jobs;
+        if (jobs.length > 0) log({ ev: "claimed", ids: jobs.map((j) => j.id), via });
+        return result;
+      };
+    },
+  });
+}
+
 async function runWorker(config: WorkerChildConfig): Promise<void> {
   const log = logger(config.log);
-  const adapter = await loadAdapter(config);
+  const adapter = loggingClaims(await loadAdapter(config), log);
   // A fresh tag per process: pids may be reused by a respawned worker.
   const tag = `${process.pid}.${randomBytes(3).toString("hex")}`;
   let runs = 0;

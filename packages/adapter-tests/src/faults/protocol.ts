@@ -49,6 +49,7 @@ export type ChildConfig = WorkerChildConfig | ProducerChildConfig;
  */
 export type LogEvent =
   | { ev: "ready"; t: number; pid: number }
+  | { ev: "claimed"; t: number; ids: string[]; via: "claim" | "handoff" }
   | { ev: "start"; t: number; id: string; attempt: number; runId: string }
   | { ev: "completed"; t: number; id: string; runId: string }
   | { ev: "lost"; t: number; id: string }
