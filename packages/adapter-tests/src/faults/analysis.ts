@@ -144,8 +144,15 @@ export function analyse(
   logs: readonly ChildLog[],
   faults: readonly Fault[],
   stored: ReadonlyMap<string, StoredJob | null>,
-  leaseMs: number,
+  timing: { leaseMs: number; stalledIntervalMs: number },
 ): FaultReport {
+  const { leaseMs } = timing;
+  const stallsByJob = new Map<string, number[]>();
+  for (const log of logs) {
+    for (const e of log.events) {
+      if (e.ev === "stalled") stallsByJob.set(e.id, [...(stallsByJob.get(e.id) ?? []), e.t]);
+    }
+  }
   const runs = collectRuns(logs);
   const runsByJob = new Map<string, Run[]>();
   for (const run of runs) runsByJob.set(run.id, [...(runsByJob.get(run.id) ?? []), run]);
@@ -208,9 +215,12 @@ export function analyse(
       const why = staleResult(job.runId, jobRuns);
       if (why !== null) report.staleResults.push({ id, runId: job.runId, why });
     } else if (job.state === "dead") {
-      const processFaults = new Set(
+      const processFaults = new Set<Fault>(
         jobRuns.flatMap((r) => faultsOf(r).filter((f) => f.kind === "kill" || f.kind === "stop")),
       );
+      for (const f of leaseHolderFaults(stallsByJob.get(id) ?? [], jobRuns, faults, timing)) {
+        processFaults.add(f);
+      }
       (processFaults.size >= 2 ? report.deadAllowed : report.deadUnexplained).push(id);
     } else {
       report.unfinished.push({ id, state: job.state });
@@ -228,6 +238,36 @@ export function analyse(
     });
   }
   return report;
+}
+
+/**
+ * Process faults that can explain a stall of a job no run of which was in flight: a worker
+ * killed or stopped with a claim of it on the wire, executed after the kill (at once, or, when
+ * the network was black-holed or the store down, when it came back), leased the job to a
+ * process that never saw the answer. Its lease then ran out. Such a fault counts when the
+ * stall came within a lease and two recovery intervals (plus a second for a loaded machine) of
+ * when the claim could have run, and no run of the job started in between.
+ */
+function leaseHolderFaults(
+  stalls: readonly number[],
+  jobRuns: readonly Run[],
+  faults: readonly Fault[],
+  timing: { leaseMs: number; stalledIntervalMs: number },
+): Fault[] {
+  const window = timing.leaseMs + 2 * timing.stalledIntervalMs + 1000;
+  const ranAt = (t: number) => {
+    for (const f of faults) {
+      if ((f.kind === "crash" || f.kind === "blackhole") && f.t <= t && t <= f.back) return f.back;
+    }
+    return t;
+  };
+  return faults.filter((f) => {
+    if (f.kind !== "kill" && f.kind !== "stop") return false;
+    const at = ranAt(f.t);
+    return stalls.some(
+      (s) => s >= at && s - at <= window && !jobRuns.some((r) => r.start >= at && r.start <= s),
+    );
+  });
 }
 
 /** Why a completed job's stored result is suspect, or null when it is the one it should be. */

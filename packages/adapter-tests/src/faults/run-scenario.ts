@@ -226,7 +226,10 @@ async function run(
   );
   const stored = await readStored(direct, queue, acked);
   return {
-    report: analyse(logs, faults, stored, o.leaseMs),
+    report: analyse(logs, faults, stored, {
+      leaseMs: o.leaseMs,
+      stalledIntervalMs: o.stalledIntervalMs,
+    }),
     faults,
     unexpectedExits: children.unexpectedExits,
     producerDone: producerDone && readLog(producer.log).some((e) => e.ev === "done"),
