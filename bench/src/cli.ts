@@ -1,6 +1,6 @@
 /**
  * pnpm bench [--quick] [--stores memory,redis,postgres,mongo]
- *            [--peers bullmq,pg-boss,graphile-worker,agenda] [--extras multiproc,growth]
+ *            [--peers BullMQ,pg-boss,graphile-worker,Agenda] [--extras multiproc,growth]
  *            [--jobs N] [--runs N] [--out DIR]
  * Memory: QueueFlow alone (results/memory.md). Redis and PostgreSQL: QueueFlow against its peers
  * on the same server in the same run (results/latest.md, latest.json, throughput.svg). MongoDB:
@@ -12,14 +12,10 @@ import type { Library, StoreName } from "./common.js";
 import { withDeadline } from "./common.js";
 import { type CompareOptions, compareStore, type Figure } from "./compare.js";
 import { claimGrowth, type GrowthOptions, type GrowthResult, growthMarkdown } from "./growth.js";
+import { LIBRARIES, librariesFor } from "./libraries.js";
 import { runMemoryBenchmark } from "./memory-report.js";
 import { mongoVersion } from "./mongo-util.js";
 import { type MultiProcessOptions, multiProcessFigures } from "./multiproc.js";
-import { agendaLibrary } from "./peers/agenda.js";
-import { bullmqLibrary } from "./peers/bullmq.js";
-import { graphileWorkerLibrary } from "./peers/graphile-worker.js";
-import { pgBossLibrary } from "./peers/pg-boss.js";
-import { queueflowLibrary } from "./queueflow.js";
 import { type Environment, writeReports } from "./report.js";
 import {
   describeRedis,
@@ -36,7 +32,7 @@ const { values } = parseArgs({
     runs: { type: "string" },
     jobs: { type: "string" },
     stores: { type: "string", default: "memory,redis,postgres,mongo" },
-    peers: { type: "string", default: "bullmq,pg-boss,graphile-worker,agenda" },
+    peers: { type: "string", default: Object.keys(LIBRARIES).join(",") },
     extras: { type: "string", default: "multiproc,growth" },
     out: { type: "string", default: new URL("../results/", import.meta.url).pathname },
   },
@@ -106,27 +102,23 @@ async function main(): Promise<void> {
 
   for (const store of ["redis", "postgres", "mongo"] as StoreName[]) {
     if (!stores.has(store)) continue;
-    const libs: Library[] = [];
+    let libs: Library[] = [];
     const urls: Partial<Record<StoreName, string>> = {};
     const setUp = performance.now();
     if (store === "redis") {
       const url = await ensureRedis();
       urls.redis = url;
       env.servers.Redis = await describeRedis(url);
-      libs.push(await queueflowLibrary("redis", url));
-      if (peers.has("bullmq")) libs.push(await bullmqLibrary(url));
+      libs = await librariesFor(store, url, peers);
     } else if (store === "mongo") {
       const url = await ensureMongo();
       env.servers.MongoDB = await mongoVersion(url);
-      libs.push(await queueflowLibrary("mongo", url));
-      if (peers.has("agenda")) libs.push(await agendaLibrary(url));
+      libs = await librariesFor(store, url, peers);
     } else {
       const url = await ensurePostgres();
       urls.postgres = url;
       env.servers.PostgreSQL = await postgresVersion(url);
-      libs.push(await queueflowLibrary("postgres", url));
-      if (peers.has("pg-boss")) libs.push(await pgBossLibrary(url));
-      if (peers.has("graphile-worker")) libs.push(await graphileWorkerLibrary(url));
+      libs = await librariesFor(store, url, peers);
     }
     for (const lib of libs) note(lib);
     process.stderr.write(`${store} set-up: ${((performance.now() - setUp) / 1000).toFixed(1)} s\n`);

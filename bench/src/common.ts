@@ -54,6 +54,17 @@ export interface Session {
   close(): Promise<void>;
 }
 
+/**
+ * Which settings a library runs with: its documented best-throughput settings, or what a user
+ * gets by changing nothing. Every library is measured both ways, in the same run.
+ */
+export type Variant = "best" | "defaults";
+
+/** The report's name for a library in a variant: the best settings carry the plain name. */
+export function variantName(base: string, variant: Variant): string {
+  return variant === "best" ? base : `${base} (defaults)`;
+}
+
 export interface Library {
   name: string;
   store: StoreName;

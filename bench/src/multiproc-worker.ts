@@ -5,7 +5,8 @@
  * the session itself: that would delete the parent's data.
  */
 import type { WorkerHandle } from "./common.js";
-import { type ChildMessage, type ChildSpec, libraryByName } from "./multiproc.js";
+import { libraryByName } from "./libraries.js";
+import type { ChildMessage, ChildSpec } from "./multiproc.js";
 
 function send(message: ChildMessage): void {
   process.send?.(message);

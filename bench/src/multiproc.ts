@@ -8,9 +8,6 @@ import { fileURLToPath } from "node:url";
 import { type Library, type StoreName, sleep, TimeoutError, withDeadline } from "./common.js";
 import { alternate, type Figure, figure, push } from "./compare.js";
 import { type Sample, withSession } from "./measures.js";
-import { bullmqLibrary } from "./peers/bullmq.js";
-import { graphileWorkerLibrary } from "./peers/graphile-worker.js";
-import { queueflowLibrary } from "./queueflow.js";
 
 export interface ChildSpec {
   lib: string;
@@ -25,14 +22,9 @@ export type ChildMessage =
   | { type: "started" }
   | { type: "error"; message: string };
 
-/** Libraries a child can drive (the ones compared with two processes). */
-export const MULTI_PROCESS_LIBS = new Set(["QueueFlow", "BullMQ", "graphile-worker"]);
-
-export async function libraryByName(name: string, store: StoreName, url: string): Promise<Library> {
-  if (name === "QueueFlow") return queueflowLibrary(store, url);
-  if (name === "BullMQ") return bullmqLibrary(url);
-  if (name === "graphile-worker") return graphileWorkerLibrary(url);
-  throw new Error(`multi-process: no child driver for ${name}`);
+/** Every library's best settings, and QueueFlow's defaults, run with worker processes too. */
+export function runsMultiProcess(name: string): boolean {
+  return !name.endsWith(" (defaults)") || name === "QueueFlow (defaults)";
 }
 
 export interface MultiProcessOptions {
@@ -135,7 +127,7 @@ export async function multiProcessFigures(
   url: string,
   o: MultiProcessOptions,
 ): Promise<Figure[]> {
-  const usable = libs.filter((l) => MULTI_PROCESS_LIBS.has(l.name));
+  const usable = libs.filter((l) => runsMultiProcess(l.name));
   if (usable.length === 0) return [];
   const figures: Figure[] = [];
   for (const c of o.concurrencies) {

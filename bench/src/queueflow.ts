@@ -10,6 +10,8 @@ import {
   PAYLOAD_200B,
   type Session,
   type StoreName,
+  type Variant,
+  variantName,
   type WorkerHandle,
 } from "./common.js";
 import { mongoClient, mongoDropPrefix, mongoPrefixBytes } from "./mongo-util.js";
@@ -27,14 +29,25 @@ import {
 
 type NoopJobs = { noop: { payload: object; result: null } };
 
-const SETTINGS =
-  "Worker `concurrency` = c, `batchSize` = c (default), `runSchedules: false`; completed jobs kept (default retention)";
+/** Jobs a worker holds ahead of its slots with the best settings. */
+function bestPrefetch(concurrency: number): number {
+  return Math.max(concurrency, 50);
+}
+
+function workerSettings(variant: Variant): string {
+  const tuned =
+    variant === "best"
+      ? "`prefetch` = max(c, 50) (claims up to c + prefetch per round trip)"
+      : "no `prefetch` (default 0)";
+  return `Worker \`concurrency\` = c, ${tuned}, \`runSchedules: false\`; completed jobs kept (default retention)`;
+}
 
 function bulk(count: number): BulkJob<NoopJobs>[] {
   return Array.from({ length: count }, () => ({ name: "noop" as const, payload: PAYLOAD_200B }));
 }
 
 function session(
+  variant: Variant,
   makeAdapter: () => StorageAdapter,
   measure: {
     footprint(): Promise<number>;
@@ -79,7 +92,12 @@ function session(
             return null;
           },
         },
-        { adapter, concurrency, runSchedules: false },
+        {
+          adapter,
+          concurrency,
+          runSchedules: false,
+          ...(variant === "best" ? { prefetch: bestPrefetch(concurrency) } : {}),
+        },
       );
       worker.on("completed", () => {
         settled++;
@@ -113,18 +131,24 @@ function session(
   };
 }
 
-export async function queueflowLibrary(store: StoreName, url: string): Promise<Library> {
+export async function queueflowLibrary(
+  store: StoreName,
+  url: string,
+  variant: Variant,
+): Promise<Library> {
   const version = await installedVersion("@queueflow/core");
+  const name = variantName("QueueFlow", variant);
+  const SETTINGS = workerSettings(variant);
   if (store === "redis") {
     return {
-      name: "QueueFlow",
+      name,
       store,
       version,
       settings: `RedisAdapter (own ioredis client per Queue and per Worker), ${SETTINGS}`,
       async open(runId) {
         const prefix = `qfb${runId}`;
         const admin = redisClient(url);
-        return session(() => new RedisAdapter({ url, prefix }), {
+        return session(variant, () => new RedisAdapter({ url, prefix }), {
           footprint: () => redisUsedMemory(admin),
           calls: async () => ({
             server: await redisCommandCalls(admin),
@@ -140,7 +164,7 @@ export async function queueflowLibrary(store: StoreName, url: string): Promise<L
   }
   if (store === "mongo") {
     return {
-      name: "QueueFlow",
+      name,
       store,
       version,
       settings: `MongoAdapter (own MongoClient per Queue and per Worker, own collection prefix per run, wakeUp "auto": change streams on the test server's oplog), ${SETTINGS}`,
@@ -148,7 +172,7 @@ export async function queueflowLibrary(store: StoreName, url: string): Promise<L
         const prefix = `qfb${runId}_`;
         const admin = mongoClient(url);
         const db = admin.db();
-        return session(() => new MongoAdapter({ connection: url, prefix }), {
+        return session(variant, () => new MongoAdapter({ connection: url, prefix }), {
           footprint: () => mongoPrefixBytes(db, prefix),
           calls: async () => null,
           async drop() {
@@ -160,14 +184,14 @@ export async function queueflowLibrary(store: StoreName, url: string): Promise<L
     };
   }
   return {
-    name: "QueueFlow",
+    name,
     store,
     version,
     settings: `PostgresAdapter (own pool of pg's default 10 per Queue and per Worker, fresh schema per run, LISTEN/NOTIFY wake-up), ${SETTINGS}`,
     async open(runId) {
       const schema = `qfb_${runId}`;
       const admin = pgPool(url);
-      return session(() => new PostgresAdapter({ connection: url, schema }), {
+      return session(variant, () => new PostgresAdapter({ connection: url, schema }), {
         footprint: () => pgSchemaBytes(admin, schema),
         afterFill: () => pgAnalyzeSchema(admin, schema),
         calls: async () => null,

@@ -1,4 +1,9 @@
-/** BullMQ on the same Redis: Queue.addBulk / Queue.add, one Worker with `concurrency`. */
+/**
+ * BullMQ on the same Redis: Queue.addBulk / Queue.add, one Worker with `concurrency`. Best
+ * settings (https://docs.bullmq.io/guide/going-to-production, "Auto-removal of jobs", and
+ * https://docs.bullmq.io/guide/events, "the events stream is auto-trimmed"): completed jobs
+ * removed on completion and a short events stream.
+ */
 import { Queue, Worker } from "bullmq";
 import {
   inBatches,
@@ -6,6 +11,8 @@ import {
   type Library,
   PAYLOAD_200B,
   type Session,
+  type Variant,
+  variantName,
   type WorkerHandle,
 } from "../common.js";
 import {
@@ -26,17 +33,32 @@ function connection(url: string) {
   };
 }
 
-export async function bullmqLibrary(url: string): Promise<Library> {
+/** Events kept in the stream with the best settings (default 10,000). */
+const EVENTS_MAX_LEN = 100;
+
+export async function bullmqLibrary(url: string, variant: Variant): Promise<Library> {
+  const best = variant === "best";
   return {
-    name: "BullMQ",
+    name: variantName("BullMQ", variant),
     store: "redis",
     version: await installedVersion("bullmq"),
-    settings:
-      "Worker `concurrency` = c, default `drainDelay` (5 s blocking wait) and `stalledInterval`; `removeOnComplete`/`removeOnFail` off (default: completed jobs kept, as QueueFlow does); default events stream",
+    settings: best
+      ? `Worker \`concurrency\` = c; \`defaultJobOptions.removeOnComplete: true\` (a completed job is deleted, so the store holds no finished jobs, unlike every other row's library); \`streams.events.maxLen\` ${EVENTS_MAX_LEN}; default \`drainDelay\` and \`stalledInterval\``
+      : "Worker `concurrency` = c, everything else default: completed jobs kept, events stream of 10,000, `drainDelay` 5 s, `stalledInterval` 30 s",
     async open(runId): Promise<Session> {
       const prefix = `bqb${runId}`;
       const admin = redisClient(url);
-      const queue = new Queue("bench", { connection: connection(url), prefix });
+      const queue = new Queue("bench", {
+        connection: connection(url),
+        prefix,
+        ...(best
+          ? {
+              defaultJobOptions: { removeOnComplete: true },
+              streams: { events: { maxLen: EVENTS_MAX_LEN } },
+            }
+          : {}),
+      });
+      let added = 0;
       const workers: Worker[] = [];
       return {
         async addBulk(count) {
@@ -44,13 +66,16 @@ export async function bullmqLibrary(url: string): Promise<Library> {
             await queue.addBulk(
               Array.from({ length: n }, () => ({ name: "noop", data: PAYLOAD_200B })),
             );
+            added += n;
           });
         },
         async addOne(count) {
           for (let i = 0; i < count; i++) await queue.add("noop", PAYLOAD_200B);
+          added += count;
         },
         async addPayload(payload) {
           await queue.add("noop", payload);
+          added++;
         },
         async work(concurrency, onStart): Promise<WorkerHandle> {
           let settled = 0;
@@ -70,7 +95,19 @@ export async function bullmqLibrary(url: string): Promise<Library> {
           await worker.waitUntilReady();
           return { settled: () => settled, close: () => worker.close() };
         },
-        completed: () => queue.getCompletedCount(),
+        // Removed on completion with the best settings: done = added − still in the queue.
+        completed: async () => {
+          if (!best) return queue.getCompletedCount();
+          const left = await queue.getJobCountByTypes(
+            "wait",
+            "active",
+            "delayed",
+            "prioritized",
+            "waiting-children",
+            "failed",
+          );
+          return Math.max(0, added - left);
+        },
         footprint: () => redisUsedMemory(admin),
         commandCalls: async () => ({
           server: await redisCommandCalls(admin),

@@ -1,4 +1,8 @@
-/** graphile-worker on the same PostgreSQL: bulk `add_jobs` SQL / `addJob`, one runner. */
+/**
+ * graphile-worker on the same PostgreSQL: bulk `addJobs` / `addJob`, one runner. Best settings
+ * are its performance page's batching options (https://worker.graphile.org/docs/performance#batching):
+ * a local queue of 500 and batched completions with no delay.
+ */
 import { Logger, makeWorkerUtils, type Runner, run, type WorkerUtils } from "graphile-worker";
 import {
   inBatches,
@@ -6,19 +10,31 @@ import {
   type Library,
   PAYLOAD_200B,
   type Session,
+  type Variant,
+  variantName,
   type WorkerHandle,
 } from "../common.js";
 import { pgAnalyzeSchema, pgDropSchema, pgPool, pgSchemaBytes } from "../store-util.js";
 
-const POLL_MS = 2000; // default; new jobs arrive by LISTEN/NOTIFY, polling is the fallback
 const silent = new Logger(() => () => {});
 
-export async function graphileWorkerLibrary(url: string): Promise<Library> {
+/** The worker preset of a variant at concurrency `c`. */
+function workerPreset(variant: Variant, c: number): GraphileConfig.WorkerOptions {
+  const common = { concurrentJobs: c, maxPoolSize: Math.max(10, c + 2) };
+  if (variant === "defaults") return common;
+  return { ...common, localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 };
+}
+
+export async function graphileWorkerLibrary(url: string, variant: Variant): Promise<Library> {
+  const settings =
+    variant === "best"
+      ? "`preset.worker`: `concurrentJobs` = c, `maxPoolSize` = max(10, c + 2), `localQueue.size` 500, `completeJobBatchDelay` 0, `failJobBatchDelay` 0 (https://worker.graphile.org/docs/performance#batching)"
+      : "`preset.worker`: `concurrentJobs` = c, `maxPoolSize` = max(10, c + 2) (the docs' advice: it holds a connection per running job); everything else default (no local queue, unbatched completions, `pollInterval` 2 s with LISTEN/NOTIFY)";
   return {
-    name: "graphile-worker",
+    name: variantName("graphile-worker", variant),
     store: "postgres",
     version: await installedVersion("graphile-worker"),
-    settings: `one \`run()\` with \`concurrency\` = c, \`maxPoolSize\` = max(10, c + 2) (it holds a connection per running job), \`pollInterval\` ${POLL_MS} ms (default; LISTEN/NOTIFY wakes it), silent logger (its per-job info log to the console would dominate), no local queue/batching presets; completed jobs are deleted (its only mode)`,
+    settings: `one \`run()\`, ${settings}; bulk add with \`addJobs()\`; silent logger (its per-job info log to the console would dominate); completed jobs are deleted (its only mode)`,
     async open(runId): Promise<Session> {
       const schema = `gwb_${runId}`;
       const admin = pgPool(url);
@@ -30,15 +46,12 @@ export async function graphileWorkerLibrary(url: string): Promise<Library> {
       await utils.migrate();
       const runners: Runner[] = [];
       let added = 0;
-      const addJobsSql = `select count(*) from "${schema}".add_jobs(array(
-          select r from json_populate_recordset(null::"${schema}".job_spec, $1::json) r))`;
       return {
         async addBulk(count) {
           await inBatches(count, 1000, async (n) => {
-            const specs = JSON.stringify(
+            await utils.addJobs(
               Array.from({ length: n }, () => ({ identifier: "noop", payload: PAYLOAD_200B })),
             );
-            await utils.withPgClient((client) => client.query(addJobsSql, [specs]));
             added += n;
           });
         },
@@ -55,9 +68,7 @@ export async function graphileWorkerLibrary(url: string): Promise<Library> {
           const runner = await run({
             connectionString: url,
             schema,
-            concurrency,
-            maxPoolSize: Math.max(10, concurrency + 2),
-            pollInterval: POLL_MS,
+            preset: { worker: workerPreset(variant, concurrency) },
             noHandleSignals: true,
             logger: silent,
             taskList: {
