@@ -1,8 +1,8 @@
 /**
  * BullMQ on the same Redis: Queue.addBulk / Queue.add, one Worker with `concurrency`. Best
- * settings (https://docs.bullmq.io/guide/going-to-production, "Auto-removal of jobs", and
- * https://docs.bullmq.io/guide/events, "the events stream is auto-trimmed"): completed jobs
- * removed on completion and a short events stream.
+ * settings (https://docs.bullmq.io/guide/queues/auto-removal-of-jobs and
+ * https://docs.bullmq.io/guide/events): completed jobs removed on completion and a short
+ * events stream.
  */
 import { Queue, Worker } from "bullmq";
 import {
@@ -43,7 +43,7 @@ export async function bullmqLibrary(url: string, variant: Variant): Promise<Libr
     store: "redis",
     version: await installedVersion("bullmq"),
     settings: best
-      ? `Worker \`concurrency\` = c; \`defaultJobOptions.removeOnComplete: true\` (a completed job is deleted, so the store holds no finished jobs, unlike every other row's library); \`streams.events.maxLen\` ${EVENTS_MAX_LEN}; default \`drainDelay\` and \`stalledInterval\``
+      ? `Worker \`concurrency\` = c; \`defaultJobOptions.removeOnComplete: true\` (a completed job is deleted, so the store holds no finished jobs, unlike every other row's library); \`streams.events.maxLen\` ${EVENTS_MAX_LEN}; default \`drainDelay\` and \`stalledInterval\` (docs: https://docs.bullmq.io/guide/queues/auto-removal-of-jobs, https://docs.bullmq.io/guide/events)`
       : "Worker `concurrency` = c, everything else default: completed jobs kept, events stream of 10,000, `drainDelay` 5 s, `stalledInterval` 30 s",
     async open(runId): Promise<Session> {
       const prefix = `bqb${runId}`;

@@ -1,6 +1,6 @@
 /**
  * pg-boss 12 on the same PostgreSQL: bulk `insert()` / `send()`, `work()` handlers. Best
- * settings (https://timgit.github.io/pg-boss/#/./api/workers and ./api/constructor): LISTEN/NOTIFY
+ * settings (https://timgit.github.io/pg-boss/, constructor, queues and workers): LISTEN/NOTIFY
  * (`useListenNotify: true` on the instance and `notify: true` on the queue; one without the
  * other does nothing), a partitioned table for the hot queue, `batchSize` with
  * `burstWhenBatchFull` so a busy worker fetches again at once, and `localConcurrency` polling
@@ -51,7 +51,7 @@ export async function pgBossLibrary(url: string, variant: Variant): Promise<Libr
     store: "postgres",
     version: await installedVersion("pg-boss"),
     settings: best
-      ? `\`new PgBoss({ useListenNotify: true, supervise: false, schedule: false })\`, queue created with \`{ notify: true, partition: true }\`; one \`work()\` with \`localConcurrency\` = min(c, 10), \`batchSize\` ${BEST_BATCH}, \`burstWhenBatchFull: true\`, \`pollingIntervalSeconds\` 0.5 (the minimum), the handler running its batch c / localConcurrency at a time; bulk \`insert()\`; completed jobs kept (default)`
+      ? `\`new PgBoss({ useListenNotify: true, supervise: false, schedule: false })\`, queue created with \`{ notify: true, partition: true }\`; one \`work()\` with \`localConcurrency\` = min(c, 10), \`batchSize\` ${BEST_BATCH}, \`burstWhenBatchFull: true\`, \`pollingIntervalSeconds\` 0.5 (the minimum), the handler running its batch c / localConcurrency at a time; bulk \`insert()\`; completed jobs kept (default) (docs: https://timgit.github.io/pg-boss/, constructor, queues and workers)`
       : "`new PgBoss({ supervise: false, schedule: false })` (no maintenance in the measured process), queue created with `createQueue` (standard policy); one `work()` with `localConcurrency` = c and nothing else (one job per fetch, `pollingIntervalSeconds` 2); bulk `insert()`; completed jobs kept (default)",
     async open(runId): Promise<Session> {
       const schema = `pgbb_${runId}`;
