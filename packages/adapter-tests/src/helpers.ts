@@ -145,6 +145,9 @@ export async function claimOne(
   return job;
 }
 
+/** More jobs than any test of the suite adds to one queue. */
+const CLAIM_ALL_MAX = 100_000;
+
 /** Claim until a claim comes back empty; returns every job claimed, in claim order. */
 export async function claimAll(
   adapter: StorageAdapter,
@@ -152,10 +155,25 @@ export async function claimAll(
   request: Partial<Omit<ClaimRequest, "queue">> = {},
 ): Promise<ClaimedJob[]> {
   const all: ClaimedJob[] = [];
+  const seen = new Set<string>();
   for (;;) {
     const jobs = await claim(adapter, queue, { limit: 10, ...request });
     if (jobs.length === 0) return all;
+    for (const job of jobs) {
+      // An adapter whose claim hands out a leased job again would loop here forever.
+      if (seen.has(job.id)) {
+        throw new Error(
+          `claimAll: claim returned job ${job.id} again while its lease holds: a claim must lease what it returns.`,
+        );
+      }
+      seen.add(job.id);
+    }
     all.push(...jobs);
+    if (all.length > CLAIM_ALL_MAX) {
+      throw new Error(
+        `claimAll: more than ${CLAIM_ALL_MAX} jobs claimed from ${queue}, more than any test adds: does claim ever come back empty?`,
+      );
+    }
   }
 }
 
