@@ -89,7 +89,9 @@ export function runFaultScenario(factory: FaultFactory, options: FaultScenarioOp
     it("starts a job again only when a run of it was in flight at a fault", ({ onTestFailed }) => {
       const { report } = run(onTestFailed);
       expect(
-        report.unexplainedRepeats.slice(0, SHOWN),
+        report.unexplainedRepeats
+          .slice(0, SHOWN)
+          .map((r) => `${r.id}: run ${r.runId} on ${r.child} at ${r.start}`),
         `${report.unexplainedRepeats.length} repeated starts with no fault to explain them (of ${report.repeatedStarts}; ${report.inFlight} jobs in flight at faults)`,
       ).toEqual([]);
     });
@@ -99,7 +101,10 @@ export function runFaultScenario(factory: FaultFactory, options: FaultScenarioOp
     }) => {
       const { report } = run(onTestFailed);
       expect(report.doubleCompleted.slice(0, SHOWN), "jobs completed twice").toEqual([]);
-      expect(report.staleResults.slice(0, SHOWN), "results from the wrong run").toEqual([]);
+      expect(
+        report.staleResults.slice(0, SHOWN).map((r) => `${r.id}: ${r.why}`),
+        `${report.staleResults.length} results from the wrong run`,
+      ).toEqual([]);
     });
 
     it(`resumes work and adds within ${o.resumeWithinMs} ms of the store answering again`, ({
