@@ -519,7 +519,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       this.#buffer.add(job, leasedAt);
       return;
     }
-    this.#run1(job);
+    this.#launch(job);
   }
 
   /** Start buffered jobs while slots are free. */
@@ -527,11 +527,12 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     while (this.#running.size < this.#concurrency && !this.#stop.signal.aborted) {
       const next = this.#buffer.take(performance.now(), (stale) => void this.#handBack(stale));
       if (next === undefined) return;
-      this.#run1(next.job);
+      this.#launch(next.job);
     }
   }
 
-  #run1(job: ClaimedJob): void {
+  /** Run a claimed job in a free slot, aborting an older run of it in this worker. */
+  #launch(job: ClaimedJob): void {
     const running: Running = { job, control: new RunControl(), done: Promise.resolve() };
     const older = this.#runByJob.get(job.id);
     // Claimed again while an old run goes on (cancelled and retried, or recovered before a

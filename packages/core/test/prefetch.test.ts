@@ -33,6 +33,14 @@ async function states(store: OutageAdapter, queue: string, ids: string[]) {
   return Promise.all(ids.map(async (id) => (await store.store.getJob(queue, id))?.state));
 }
 
+/** Wait until every one of `ids` is completed. */
+function allCompleted(store: OutageAdapter, queue: string, ids: string[], timeoutMs = 5000) {
+  return waitFor(async () => (await states(store, queue, ids)).every((s) => s === "completed"), {
+    what: "every job to complete",
+    timeoutMs,
+  });
+}
+
 describe("Worker prefetch", () => {
   it("holds claimed jobs ahead of a busy slot and runs each once, in claim order", async () => {
     const store = new OutageAdapter();
@@ -52,9 +60,7 @@ describe("Worker prefetch", () => {
       what: "one job running and four held",
     });
     expect((await store.store.counts(queue)).active).toBe(5);
-    await waitFor(async () => (await states(store, queue, ids)).every((s) => s === "completed"), {
-      what: "every job to complete",
-    });
+    await allCompleted(store, queue, ids);
     expect(started).toEqual([0, 1, 2, 3, 4]);
   });
 
@@ -65,9 +71,7 @@ describe("Worker prefetch", () => {
     startWorker(queue, { adapter: store.adapter, concurrency: 1, prefetch: 9 }, async (job) => {
       return job.payload.n;
     });
-    await waitFor(async () => (await states(store, queue, ids)).every((s) => s === "completed"), {
-      what: "every job to complete",
-    });
+    await allCompleted(store, queue, ids);
     // One claim took all ten; without prefetch each job needs a claim of its own.
     expect(store.claimed).toBe(10);
     expect(store.claims).toBeLessThanOrEqual(2);
@@ -88,9 +92,7 @@ describe("Worker prefetch", () => {
         return job.payload.n;
       },
     );
-    await waitFor(async () => (await states(store, queue, ids)).every((s) => s === "completed"), {
-      what: "every job to complete",
-    });
+    await allCompleted(store, queue, ids);
     expect(peak).toBeGreaterThan(2);
     expect(peak).toBeLessThanOrEqual(5);
   });
@@ -202,10 +204,7 @@ describe("Worker prefetch", () => {
     await waitFor(() => worker.running === 0, { what: "the first run to end" });
     await pause(100);
     store.down = false;
-    await waitFor(async () => (await states(store, queue, ids)).every((s) => s === "completed"), {
-      what: "every job to complete once the store is back",
-      timeoutMs: 10_000,
-    });
+    await allCompleted(store, queue, ids, 10_000);
     expect(startedWhileDown).toEqual([]);
   });
 });
