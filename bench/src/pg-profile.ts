@@ -13,7 +13,9 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Pool } from "pg";
+import { waitUntil } from "./common.js";
 import { libraryByName } from "./libraries.js";
+import { withSession } from "./measures.js";
 import { ensurePostgres, postgresVersion, stopStartedServers } from "./servers.js";
 import { pgPool } from "./store-util.js";
 
@@ -45,7 +47,8 @@ function postgresCpuMs(): number {
   return (ticks / TICKS_PER_SECOND) * 1000;
 }
 
-async function hasStatementStats(pool: Pool): Promise<boolean> {
+/** Zero pg_stat_statements' counters; false when the server does not load it. */
+async function resetStatementStats(pool: Pool): Promise<boolean> {
   try {
     await pool.query("select pg_stat_statements_reset()");
     return true;
@@ -83,35 +86,41 @@ interface Profile {
   statements: StatementCost[] | null;
 }
 
+/** Longest a library may take over the fill; past it the profile fails instead of hanging. */
+const DEADLINE_MS = 300_000;
+
 async function profile(name: string, url: string, concurrency: number, jobs: number) {
   const lib = await libraryByName(name, "postgres", url);
   const admin = pgPool(url);
-  const session = await lib.open(`prof${Date.now() % 1_000_000}`);
   try {
-    await session.addBulk(jobs);
-    await session.afterFill?.();
-    const statements = await hasStatementStats(admin);
-    const server = postgresCpuMs();
-    const client = process.cpuUsage();
-    const started = performance.now();
-    const worker = await session.work(concurrency);
-    while ((await worker.settled(jobs)) < jobs) await new Promise((r) => setTimeout(r, 5));
-    const elapsed = performance.now() - started;
-    const clientUsed = process.cpuUsage(client);
-    const serverMs = postgresCpuMs() - server;
-    await worker.close();
-    const costs = statements ? await statementCosts(admin) : null;
-    const result: Profile = {
-      library: lib.name,
-      jobsPerSecond: jobs / (elapsed / 1000),
-      clientUsPerJob: (clientUsed.user + clientUsed.system) / jobs,
-      serverUsPerJob: (serverMs * 1000) / jobs,
-      statementsPerJob: costs === null ? null : costs.reduce((n, c) => n + c.calls, 0) / jobs,
-      statements: costs === null ? null : costs.slice(0, 4),
-    };
-    return result;
+    return await withSession(lib, async (session): Promise<Profile> => {
+      await session.addBulk(jobs);
+      await session.afterFill?.();
+      const statements = await resetStatementStats(admin);
+      const server = postgresCpuMs();
+      const client = process.cpuUsage();
+      const started = performance.now();
+      const worker = await session.work(concurrency);
+      await waitUntil(
+        `${lib.name} processing`,
+        DEADLINE_MS,
+        async () => (await worker.settled(jobs)) >= jobs,
+      );
+      const elapsed = performance.now() - started;
+      const clientUsed = process.cpuUsage(client);
+      const serverMs = postgresCpuMs() - server;
+      await worker.close();
+      const costs = statements ? await statementCosts(admin) : null;
+      return {
+        library: lib.name,
+        jobsPerSecond: jobs / (elapsed / 1000),
+        clientUsPerJob: (clientUsed.user + clientUsed.system) / jobs,
+        serverUsPerJob: (serverMs * 1000) / jobs,
+        statementsPerJob: costs === null ? null : costs.reduce((n, c) => n + c.calls, 0) / jobs,
+        statements: costs === null ? null : costs.slice(0, 4),
+      };
+    });
   } finally {
-    await session.close();
     await admin.end();
   }
 }
