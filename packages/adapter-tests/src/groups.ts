@@ -90,6 +90,28 @@ export function groupTests(factory: AdapterFactory, options: ConformanceOptions 
       expect(countBy(await claim(a, queue, { limit: 100 }))).toEqual({ a: 1 });
     });
 
+    it("frees a group's slot when its job completes with remove", async () => {
+      const a = adapter();
+      const queue = uniqueQueue("groups-remove");
+      await a.updateSettings(queue, { groupConcurrency: 1 });
+      const [first, second] = await addToGroup(a, queue, "a", 2);
+      const [running] = await claim(a, queue, { limit: 10 });
+      expect(running?.id).toBe(first);
+      expect(await claim(a, queue, { limit: 10 })).toEqual([]);
+      const outcomes = await a.settle(queue, [
+        {
+          kind: "complete",
+          id: running!.id,
+          token: running!.leaseToken,
+          result: null,
+          remove: true,
+        },
+      ]);
+      expect(outcomes).toEqual(["ok"]);
+      expect(await a.getJob(queue, first!)).toBeNull();
+      expect((await claim(a, queue, { limit: 10 })).map((j) => j.id)).toEqual([second]);
+    });
+
     it("with groupConcurrency 1, runs a group's jobs one at a time, in order", async () => {
       const a = adapter();
       const queue = uniqueQueue("groups-serial");

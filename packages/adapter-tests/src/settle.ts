@@ -14,6 +14,7 @@ import {
   expectCounts,
   getJobOrThrow,
   jobInState,
+  newJob,
   reclaimAfterStall,
   scaled,
   settleOne,
@@ -86,6 +87,50 @@ export function settleTests(factory: AdapterFactory, options: ConformanceOptions
       });
       expectBetween(job.finishedAt, before, after, "finishedAt");
       await expectCounts(a, queue, { completed: 1 });
+    });
+
+    it("complete with remove deletes the job and frees its dedup key and concurrency slot", async () => {
+      const a = adapter();
+      const queue = uniqueQueue("settle-remove");
+      await a.updateSettings(queue, { concurrency: 1 });
+      const job = await enqueueOne(a, queue, { dedupKey: "remove-key" });
+      const kept = await enqueueOne(a, queue);
+      const claimed = await claimOne(a, queue);
+      expect(claimed.id).toBe(job.id);
+      expect(
+        await settleOne(a, queue, {
+          kind: "complete",
+          id: claimed.id,
+          token: claimed.leaseToken,
+          result: TRICKY_JSON,
+          remove: true,
+        }),
+      ).toBe("ok");
+
+      expect(await a.getJob(queue, claimed.id)).toBeNull();
+      await expectCounts(a, queue, { waiting: 1 });
+      const [again] = await a.enqueue([newJob(queue, { dedupKey: "remove-key" })]);
+      expect(again?.created).toBe(true);
+      expect((await claimOne(a, queue)).id).toBe(kept.id);
+    });
+
+    it("complete with remove and a stale token removes nothing", async () => {
+      const a = adapter();
+      const queue = uniqueQueue("settle-remove-stale");
+      const { stale, fresh } = await staleAndFresh(a, queue, o);
+      expect(
+        await settleOne(a, queue, {
+          kind: "complete",
+          id: stale.id,
+          token: stale.leaseToken,
+          result: null,
+          remove: true,
+        }),
+      ).toBe("lease_lost");
+      expect(await getJobOrThrow(a, queue, fresh.id)).toMatchObject({
+        state: "active",
+        leaseToken: fresh.leaseToken,
+      });
     });
 
     it("retry records the error and delays the job by delayMs from the store's now", async () => {

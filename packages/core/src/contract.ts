@@ -107,7 +107,13 @@ export interface ClaimResult {
 
 /** How a worker ends one attempt. Each is fenced by the attempt's lease token. */
 export type Settlement =
-  | { kind: "complete"; id: string; token: string; result: Json }
+  /**
+   * Store the result and move the job to `completed`; with `remove`, delete the job instead,
+   * in the same atomic step (what a completion frees is freed: the lease, the dedup key, the
+   * queue's and the group's concurrency slot). `getJob` then finds nothing. Workers ask for it
+   * when completed jobs are kept for 0 ms (`retention.completedMs: 0`).
+   */
+  | { kind: "complete"; id: string; token: string; result: Json; remove?: boolean }
   /** Record the error and schedule another attempt after `delayMs`. */
   | { kind: "retry"; id: string; token: string; error: AttemptError; delayMs: number }
   /** Record the error and move the job to `dead`. */

@@ -77,7 +77,9 @@ export interface WorkerOptions {
   /**
    * Delete finished jobs once they are older than these ages (ms), checked every
    * `intervalMs` (default 60 s) in bounded batches. Default: keep everything (call
-   * `queue.clean()` yourself).
+   * `queue.clean()` yourself). `completedMs: 0` keeps no completed job: the settle that
+   * completes a job deletes it (the fastest setting; its result is then only seen by this
+   * worker's `completed` event and middleware).
    */
   retention?: RetentionOptions;
   /** Fire the queue's schedules from this worker; default true. */
@@ -586,7 +588,13 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       );
       const value = result === undefined ? null : result;
       assertJson(value, `Result of job ${job.id}`, DEFAULT_MAX_PAYLOAD_BYTES);
-      settlement = { kind: "complete", id: job.id, token: job.leaseToken, result: value };
+      settlement = {
+        kind: "complete",
+        id: job.id,
+        token: job.leaseToken,
+        result: value,
+        remove: this.#opts.retention?.completedMs === 0,
+      };
     } catch (err) {
       settlement = this.#failure(job, err);
     }

@@ -5,6 +5,7 @@ import {
   isQueueFlowError,
   MemoryAdapter,
   Queue,
+  type RetentionOptions,
   type StorageAdapter,
   UnrecoverableError,
   Worker,
@@ -488,6 +489,38 @@ describe("Worker retention", () => {
     await waitFor(async () => (await queue.getJob(ok.id)) === null, { what: "retention" });
     await w.close();
     expect(await queue.counts()).toMatchObject({ waiting: 0, active: 0, completed: 0, dead: 1 });
+  });
+});
+
+describe("Worker retention of 0 ms", () => {
+  type J = { ok: { payload: null; result: { n: number } } };
+
+  async function completeOne(retention: RetentionOptions) {
+    const adapter = new MemoryAdapter();
+    const name = freshQueue();
+    const queue = new Queue<J>(name, { adapter });
+    const added = await queue.add("ok", null);
+    // The sweep would remove the job too: an hour between sweeps leaves only the settle.
+    const w = new Worker<J>(
+      name,
+      { ok: () => ({ n: 7 }) },
+      { adapter, retention: { ...retention, intervalMs: 3_600_000 } },
+    );
+    const result = await new Promise((resolve) => w.once("completed", (_job, r) => resolve(r)));
+    const stored = await queue.getJob(added.id);
+    await w.close();
+    return { result, stored };
+  }
+
+  it("deletes a job in the settle that completes it", async () => {
+    const { result, stored } = await completeOne({ completedMs: 0 });
+    expect(result).toEqual({ n: 7 });
+    expect(stored).toBeNull();
+  });
+
+  it("keeps a completed job for any longer retention until the sweep", async () => {
+    const { stored } = await completeOne({ completedMs: 1 });
+    expect(stored).toMatchObject({ state: "completed", result: { n: 7 } });
   });
 });
 

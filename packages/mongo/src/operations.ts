@@ -111,17 +111,7 @@ export class Operations {
       }
     }
     await this.groups.release(early);
-    const ops: AnyBulkWriteOperation<JobDoc>[] = settlements.map((s, i) => ({
-      updateOne: {
-        filter: { _id: jobKey(queue, String(s.id)), state: "active", leaseToken: String(s.token) },
-        update: settleUpdate(s, now, stamp(call, i)),
-      },
-    }));
-    const applied = await this.fencedBulk(
-      ops,
-      settlements.map((s) => jobKey(queue, String(s.id))),
-      call,
-    );
+    const applied = await this.applySettlements(queue, settlements, now, call);
     const released: string[] = [];
     const events: GroupEvent[] = [];
     const unknown: { key: string; token: string; pendingAt: number }[] = [];
@@ -158,6 +148,63 @@ export class Operations {
     return applied.map(fencedOutcome);
   }
 
+  /**
+   * Whether each settlement applied. Updates go in one fenced bulk write; completions that
+   * remove their job are fenced deletes of their own, in parallel: a deleted document leaves
+   * no stamp to read back, and its dedup key is released here (the job that would hold it
+   * is gone, so nothing else frees it before the insert grace of takeDedupKey runs out).
+   */
+  private async applySettlements(
+    queue: string,
+    settlements: readonly Settlement[],
+    now: number,
+    call: string,
+  ): Promise<boolean[]> {
+    const fence = (s: Settlement) => ({
+      _id: jobKey(queue, String(s.id)),
+      state: "active" as const,
+      leaseToken: String(s.token),
+    });
+    const updates: { s: Settlement; i: number }[] = [];
+    const removals: Promise<void>[] = [];
+    const applied: boolean[] = settlements.map(() => false);
+    settlements.forEach((s, i) => {
+      if (s.kind !== "complete" || s.remove !== true) {
+        updates.push({ s, i });
+        return;
+      }
+      removals.push(
+        this.c.jobs
+          .findOneAndDelete(fence(s), { projection: { dedupKey: 1 } })
+          .then(async (deleted) => {
+            if (deleted === null) return;
+            applied[i] = true;
+            if (deleted.dedupKey != null) {
+              await this.c.dedup.deleteOne({
+                _id: jobKey(queue, deleted.dedupKey),
+                jobId: String(s.id),
+              });
+            }
+          }),
+      );
+    });
+    const updated = await Promise.all([
+      this.fencedBulk(
+        updates.map(({ s, i }) => ({
+          updateOne: { filter: fence(s), update: settleUpdate(s, now, stamp(call, i)) },
+        })),
+        updates.map(({ s }) => jobKey(queue, String(s.id))),
+        call,
+        updates.map(({ i }) => i),
+      ),
+      ...removals,
+    ]);
+    updated[0].forEach((ok, k) => {
+      applied[updates[k]!.i] = ok;
+    });
+    return applied;
+  }
+
   async extendLeases(
     queue: string,
     leases: readonly { id: string; token: string }[],
@@ -179,10 +226,12 @@ export class Operations {
   }
 
   /** Run fenced updates; which applied, in input order (see {@link settle}). */
+  /** `stamps[k]`: the stamp index op k was given (default k). */
   private async fencedBulk(
     ops: AnyBulkWriteOperation<JobDoc>[],
     keys: readonly string[],
     call: string,
+    stamps?: readonly number[],
   ): Promise<boolean[]> {
     if (ops.length === 0) return [];
     const res = await this.c.jobs.bulkWrite(ops, { ordered: true });
@@ -191,8 +240,8 @@ export class Operations {
     const docs = await this.c.jobs
       .find({ _id: { $in: [...new Set(keys)] } }, { projection: { op: 1 } })
       .toArray();
-    const stamps = new Map(docs.map((d) => [d._id, d.op]));
-    return keys.map((k, i) => stamps.get(k) === stamp(call, i));
+    const found = new Map(docs.map((d) => [d._id, d.op]));
+    return keys.map((k, i) => found.get(k) === stamp(call, stamps?.[i] ?? i));
   }
 
   async updateProgress(queue: string, id: string, token: string, progress: Json): Promise<boolean> {

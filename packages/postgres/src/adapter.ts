@@ -295,18 +295,7 @@ export class PostgresAdapter implements StorageAdapter {
     this.assertOpen();
     checkSettlements(settlements);
     if (settlements.length === 0) return [];
-    const param = JSON.stringify(
-      settlements.map((st, ord) => ({
-        ord,
-        id: st.id,
-        token: st.token,
-        kind: st.kind,
-        result: st.kind === "complete" ? st.result : null,
-        error: st.kind === "retry" || st.kind === "dead" ? cloneAttemptError(st.error) : null,
-        delay_ms: st.kind === "retry" || st.kind === "snooze" ? Math.ceil(st.delayMs) : 0,
-      })),
-    );
-    const rows = await this.run<{ id: string }>(q.settleJobs(this.s, queue, param), "settle");
+    const rows = await this.run<{ id: string }>(this.settleStatement(queue, settlements), "settle");
     // A claim of this adapter skipped groups locked by settles like this one, and nothing
     // notifies when their locks go: wake this process's waiters now that these have.
     if (this.claimMemory.skipRetry.has(queue)) this.listener?.notify(queue);
@@ -593,6 +582,40 @@ export class PostgresAdapter implements StorageAdapter {
         throw toStoreError(err, what);
       }
     }
+  }
+
+  /** A batch of completions that all keep (or all remove) their jobs takes the hot path. */
+  private settleStatement(queue: string, settlements: Settlement[]): q.Statement {
+    const first = settlements[0];
+    const remove = first?.kind === "complete" && first.remove === true;
+    const completes: Extract<Settlement, { kind: "complete" }>[] = [];
+    for (const st of settlements) {
+      if (st.kind !== "complete" || (st.remove === true) !== remove) break;
+      completes.push(st);
+    }
+    if (completes.length === settlements.length) {
+      return q.completeJobs(
+        this.s,
+        queue,
+        completes.map((st) => st.id),
+        completes.map((st) => st.token),
+        remove ? [] : completes.map((st) => JSON.stringify(st.result)),
+        remove,
+      );
+    }
+    const param = JSON.stringify(
+      settlements.map((st, ord) => ({
+        ord,
+        id: st.id,
+        token: st.token,
+        kind: st.kind,
+        result: st.kind === "complete" ? st.result : null,
+        error: st.kind === "retry" || st.kind === "dead" ? cloneAttemptError(st.error) : null,
+        delay_ms: st.kind === "retry" || st.kind === "snooze" ? Math.ceil(st.delayMs) : 0,
+        remove: st.kind === "complete" && st.remove === true,
+      })),
+    );
+    return q.settleJobs(this.s, queue, param);
   }
 
   /** Outcomes in input order from the ids a fenced statement matched; a repeat id is lost. */

@@ -19,6 +19,7 @@ export {
 } from "./queries/schedules.js";
 export {
   cancelJob,
+  completeJobs,
   extendLeases,
   recoverStalled,
   settleJobs,

@@ -1,5 +1,11 @@
 import { newJob, uniqueQueue } from "@queueflow/adapter-tests";
-import { type ClaimedJob, isQueueFlowError, type NewJob } from "@queueflow/core";
+import {
+  type ClaimedJob,
+  isQueueFlowError,
+  type JobCounts,
+  type NewJob,
+  type Settlement,
+} from "@queueflow/core";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { PostgresAdapter } from "../src/index.js";
@@ -64,7 +70,51 @@ describe("multi-row statements lock jobs in one order", () => {
     return jobs;
   }
 
-  it("a settle batch and a heartbeat over the same jobs in opposite orders never deadlock", async () => {
+  // Each statement a settle batch can take: the hot path for completions (kept or removed)
+  // and the general one for a mixed batch.
+  const batches: {
+    label: string;
+    op: string;
+    settlement: (job: ClaimedJob, i: number) => Settlement;
+    counts: Partial<JobCounts>;
+  }[] = [
+    {
+      label: "completions",
+      op: "complete",
+      settlement: (j) => ({ kind: "complete", id: j.id, token: j.leaseToken, result: 1 }),
+      counts: { completed: JOBS },
+    },
+    {
+      label: "completions that remove their jobs",
+      op: "complete_remove",
+      settlement: (j) => ({
+        kind: "complete",
+        id: j.id,
+        token: j.leaseToken,
+        result: 1,
+        remove: true,
+      }),
+      counts: {},
+    },
+    {
+      label: "mixed settlements",
+      op: "settle",
+      settlement: (j, i) =>
+        i % 2 === 0
+          ? { kind: "complete", id: j.id, token: j.leaseToken, result: 1 }
+          : { kind: "snooze", id: j.id, token: j.leaseToken, delayMs: 600_000 },
+      counts: { completed: JOBS / 2, delayed: JOBS / 2 },
+    },
+  ];
+  const zero = { waiting: 0, delayed: 0, active: 0, completed: 0, dead: 0, cancelled: 0 };
+
+  it.each(
+    batches,
+  )("a settle batch ($label) and a heartbeat over the same jobs in opposite orders never deadlock", async ({
+    op,
+    settlement,
+    counts,
+  }) => {
     const [a, b] = adapters;
     for (let round = 0; round < ROUNDS; round++) {
       const queue = uniqueQueue("lockorder");
@@ -72,38 +122,40 @@ describe("multi-row statements lock jobs in one order", () => {
       const leases = jobs.map((j) => ({ id: j.id, token: j.leaseToken })).reverse();
       reset();
       const [settled, extended] = await Promise.all([
-        a!.settle(
-          queue,
-          jobs.map((j) => ({ kind: "complete", id: j.id, token: j.leaseToken, result: null })),
-        ),
+        a!.settle(queue, jobs.map(settlement)),
         b!.extendLeases(queue, leases, 60_000),
       ]);
       expect(settled).toEqual(jobs.map(() => "ok"));
       // Each extension ran before or after the settle of its job: both outcomes are fine.
       expect(extended).toHaveLength(JOBS);
       // Sent once each: neither was aborted by a deadlock and run again.
-      expect([sent("settle"), sent("extend")]).toEqual([1, 1]);
-      expect((await a!.counts(queue)).completed).toBe(JOBS);
+      expect([sent(op), sent("extend")]).toEqual([1, 1]);
+      expect(await a!.counts(queue)).toEqual({ ...zero, ...counts });
     }
   });
 
-  it("two settle batches over the same jobs in opposite orders never deadlock", async () => {
+  it.each(
+    batches,
+  )("two settle batches ($label) over the same jobs in opposite orders never deadlock", async ({
+    op,
+    settlement,
+    counts,
+  }) => {
     const [a, b] = adapters;
     for (let round = 0; round < ROUNDS; round++) {
       const queue = uniqueQueue("lockorder");
       const jobs = await claimAll(queue);
-      const complete = (list: ClaimedJob[]) =>
-        list.map((j) => ({ kind: "complete" as const, id: j.id, token: j.leaseToken, result: 1 }));
+      const settlements = jobs.map(settlement);
       reset();
       const [first, second] = await Promise.all([
-        a!.settle(queue, complete(jobs)),
-        b!.settle(queue, complete([...jobs].reverse())),
+        a!.settle(queue, settlements),
+        b!.settle(queue, [...settlements].reverse()),
       ]);
       // Fencing gives each job to exactly one of the two batches.
       const ok = first.filter((o) => o === "ok").length + second.filter((o) => o === "ok").length;
       expect(ok).toBe(JOBS);
-      expect(sent("settle")).toBe(2);
-      expect((await a!.counts(queue)).completed).toBe(JOBS);
+      expect(sent(op)).toBe(2);
+      expect(await a!.counts(queue)).toEqual({ ...zero, ...counts });
     }
   });
 });
@@ -189,7 +241,7 @@ describe("group rows are locked in one order", () => {
       await holder.end();
     }
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled"]);
-    expect([sent("settle"), sent("update_settings")]).toEqual([1, 1]);
+    expect([sent("complete"), sent("update_settings")]).toEqual([1, 1]);
     expect((await a!.counts(queue)).completed).toBe(groups.length);
   });
 });

@@ -5,9 +5,10 @@
   KEYS[16] dlqClasses  KEYS[17] dlqAt  KEYS[18] gready  KEYS[19] gturns  KEYS[20] gactive
   KEYS[21] gcapped
   ARGV[1] settlement count; then 8 per settlement:
-    kind (complete|retry|dead|snooze), id, token, data, delayMs|'', errorName|'', packed id,
-    errorClass|'' (the latest error's class, "unknown" when it has none)
-    data: the result JSON (complete), the AttemptError JSON (retry, dead), '' (snooze)
+    kind (complete|remove|retry|dead|snooze), id, token, data, delayMs|'', errorName|'',
+    packed id, errorClass|'' (the latest error's class, "unknown" when it has none)
+    remove: a completion that deletes the job instead of keeping it as completed
+    data: the result JSON (complete), the AttemptError JSON (retry, dead), '' (remove, snooze)
     packed id: the id as index members hold it (packId in src/codec.ts)
   Returns one integer per settlement in input order: 1 ok, 0 lease lost (the job is not
   active under that token: stale, settled already, cancelled or unknown). ]]
@@ -20,7 +21,7 @@ local woke = false
 local settled = false
 local n = tonumber(ARGV[1])
 -- Completions, the hot path, leave the lease and active indexes and enter the completed
--- index in one call each, after the loop (callMany).
+-- index (unless removed) in one call each, after the loop (callMany).
 local leaseIds, activeMembers, completed = {}, {}, {}
 
 -- Back in line after delayMs: waiting at once when it is not positive.
@@ -56,7 +57,14 @@ for i = 0, n - 1 do
     if f[4] then leaveActive(f[4]) end
     -- A throttled key (tu after now) stays held by the job after it finishes.
     local releaseKey = f[3] and not (f[5] and tonumber(f[5]) > now)
-    if kind == 'complete' then
+    if kind == 'remove' then
+      -- Deleting the hash fences a repeat of this job in the batch; its key goes with it,
+      -- throttle window or not, as when a finished job is removed.
+      leaseIds[#leaseIds + 1] = id
+      activeMembers[#activeMembers + 1] = pm
+      if f[3] then releaseDedupKey(id, f[3]) end
+      redis.call('DEL', jk)
+    elseif kind == 'complete' then
       -- Setting the state here (not after the loop) fences a repeat of this job in the batch.
       if data == 'null' then
         redis.call('HDEL', jk, 'lt', 'le', 'rs')
@@ -90,10 +98,12 @@ for i = 0, n - 1 do
     out[i + 1] = 1
   end
 end
-local done = #completed
-if done > 0 then
+if #leaseIds > 0 then
   callMany('ZREM', K.leases, leaseIds)
   callMany('ZREM', K.active, activeMembers)
+end
+local done = #completed
+if done > 0 then
   local seq = nextSeqs(done)
   local entries = {}
   for j = 1, done do

@@ -35,7 +35,9 @@ export function encodeSettlement(s: Settlement): (string | Buffer)[] {
 function settlementSlots(s: Settlement): (string | Buffer)[] {
   switch (s.kind) {
     case "complete":
-      return [s.kind, s.id, s.token, JSON.stringify(s.result ?? null), "", ""];
+      return s.remove === true
+        ? ["remove", s.id, s.token, "", "", ""]
+        : [s.kind, s.id, s.token, JSON.stringify(s.result ?? null), "", ""];
     case "retry":
       return [
         s.kind,

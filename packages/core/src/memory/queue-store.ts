@@ -165,9 +165,10 @@ export class QueueStore {
       job.leaseExpiresAt = null;
       switch (settlement.kind) {
         case "complete":
-          job.result = cloneJson(settlement.result);
           job.finishedAt = now;
           table.transition(job, "completed");
+          if (settlement.remove === true) table.discard(job);
+          else job.result = cloneJson(settlement.result);
           break;
         case "retry":
           job.errors.push(cloneAttemptError(settlement.error));

@@ -28,16 +28,78 @@ function lockLeased(s: Schema, source: string): string {
 }
 
 /**
+ * CTEs after a settle's writes: `ended` (the jobs that left active, with their new `state`,
+ * `grp` and `run_at`, from the write CTEs listed) releases their groups' slots, and
+ * `notified` wakes waiters when a job became waiting or delayed (a waiter learns the due time
+ * from its next claim), or when the queue has a concurrency cap (a freed slot is new work for
+ * a capped queue's waiters).
+ */
+function afterSettle(s: Schema, writes: string[]): string {
+  return `ended as (${writes.map((w) => `select id, state, grp, run_at from ${w}`).join(" union all ")}),
+${releaseGroups(s, "ended")},
+notified as (
+  select pg_notify(${s.channelLiteral}, $1)
+  where exists (select 1 from ended where state in ('waiting', 'delayed'))
+     or exists (select 1 from ${s.queues}
+                where queue = $1 and (concurrency is not null or group_concurrency is not null))
+)`;
+}
+
+/** A delete of the jobs of `source` (all of queue $1, locked), shaped as {@link afterSettle} reads. */
+function removeCompleted(s: Schema, source: string): string {
+  return `removed as (
+  delete from ${s.jobs} j using ${source} i
+  where j.queue = $1 and j.id = i.id
+  returning j.id, 'completed'::text as state, j.grp, j.run_at
+)`;
+}
+
+/**
+ * Complete a batch of jobs in one statement, the hot path: `ids`, `tokens` and `results`
+ * (JSON texts; empty with `remove`) are parallel arrays, each job fenced by its token as in {@link settleJobs},
+ * which this is the all-complete case of, without decoding a JSON document per job or the
+ * arms of the other kinds. With `remove` the jobs are deleted instead of kept as completed
+ * (a delete writes no new row version and no index entry). Returns the ids it matched.
+ */
+export function completeJobs(
+  s: Schema,
+  queue: string,
+  ids: string[],
+  tokens: string[],
+  results: string[],
+  remove: boolean,
+): Statement {
+  const write = remove
+    ? removeCompleted(s, "locked")
+    : `completed as (
+  update ${s.jobs} j set state = 'completed', result = i.result, finished_at = c.now,
+    lease_token = null, lease_expires_at = null, state_seq = nextval(${s.stateSeq})
+  from locked i cross join clock c
+  where j.queue = $1 and j.id = i.id
+  returning j.id, j.state, j.grp, j.run_at
+)`;
+  return {
+    name: statementName(s, remove ? "complete_remove" : "complete"),
+    text: `
+with ${CLOCK_CTE},
+input as (select * from unnest($2::text[], $3::text[], $4::jsonb[]) as x(id, token, result)),
+${lockLeased(s, "input")},
+${write},
+${afterSettle(s, [remove ? "removed" : "completed"])}
+select e.id, (select count(*) from notified) as notified from ended e`,
+    values: [queue, ids, tokens, results],
+  };
+}
+
+/**
  * Apply a batch of settlements in one statement; `settlements` is a JSON array of
- * `{ ord, id, token, kind, result, error, delay_ms }`. Each row is fenced by its lease token:
- * only an active job whose token matches is touched, and the statement returns the ids it
- * matched (every other one is `lease_lost`). Retry and dead append the attempt's error to
+ * `{ ord, id, token, kind, result, error, delay_ms, remove }`. Each row is fenced by its lease
+ * token: only an active job whose token matches is touched, and the statement returns the ids
+ * it matched (every other one is `lease_lost`). Retry and dead append the attempt's error to
  * `errors` and record its name and class in `error_name`/`error_class` (what dead-letter
- * filters and counters read); a retry or snooze with no delay is waiting at once.
- *
- * Notifies when a job became waiting or delayed (a waiter learns the due time from its next
- * claim), or when the queue has a concurrency cap (a freed slot is new work for a capped
- * queue's waiters).
+ * filters and counters read); a retry or snooze with no delay is waiting at once; a
+ * completion with `remove` deletes its job. Wakes waiters and frees group slots as
+ * {@link afterSettle} says.
  */
 export function settleJobs(s: Schema, queue: string, settlements: string): Statement {
   return {
@@ -46,9 +108,12 @@ export function settleJobs(s: Schema, queue: string, settlements: string): State
 with ${CLOCK_CTE},
 input as (
   select * from jsonb_to_recordset($2::jsonb) as x(
-    ord int, id text, token text, kind text, result jsonb, error jsonb, delay_ms bigint)
+    ord int, id text, token text, kind text, result jsonb, error jsonb, delay_ms bigint,
+    remove boolean)
 ),
 ${lockLeased(s, "input")},
+to_remove as (select * from locked where kind = 'complete' and remove is true),
+${removeCompleted(s, "to_remove")},
 settled as (
   update ${s.jobs} j set
     state = case
@@ -71,17 +136,11 @@ settled as (
     lease_expires_at = null,
     state_seq = nextval(${s.stateSeq})
   from locked i cross join clock c
-  where j.queue = $1 and j.id = i.id
+  where j.queue = $1 and j.id = i.id and not (i.kind = 'complete' and i.remove is true)
   returning j.id, j.state, j.grp, j.run_at
 ),
-${releaseGroups(s, "settled")},
-notified as (
-  select pg_notify(${s.channelLiteral}, $1)
-  where exists (select 1 from settled where state in ('waiting', 'delayed'))
-     or exists (select 1 from ${s.queues}
-                where queue = $1 and (concurrency is not null or group_concurrency is not null))
-)
-select st.id, (select count(*) from notified) as notified from settled st`,
+${afterSettle(s, ["settled", "removed"])}
+select e.id, (select count(*) from notified) as notified from ended e`,
     values: [queue, settlements],
   };
 }
