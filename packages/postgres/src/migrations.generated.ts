@@ -34,4 +34,9 @@ export const MIGRATIONS: readonly MigrationSource[] = [
     name: "groups_idle",
     sql: "-- 0005_groups_idle: idle groups, so their rows can be pruned. A group gets a row with its first\n-- job and, before this, kept it forever: a queue grouped by user or document id grew one row\n-- per id ever seen. Idle rows (no waiting, delayed or active job, no start left in the group\n-- rate window) are deleted in bounded batches by stall recovery (pruneIdleGroups); the next\n-- job of the group creates its row again. The predicate leaves `active` out on purpose: it\n-- changes with every settle, and an index over it would make those updates non-HOT.\ncreate index groups_idle on __SCHEMA__.groups (queue, grp)\n  where turn is null and grp <> '';\n",
   },
+  {
+    version: 6,
+    name: "pending_order",
+    sql: "-- 0006_pending_order: the listing order of waiting and delayed jobs, and no other. jobs_state\n-- held every job in every state, so each claim and each completion that keeps its job wrote an\n-- entry into it, only for listings that have indexes of their own: active jobs list through\n-- jobs_active (a worker fleet's slots and buffers bound them, so a page sorts them), terminal\n-- jobs through jobs_terminal, and counts read the queue's rows either way.\n--\n-- Runs in the migration transaction; the index builds under the jobs table's lock, reading the\n-- table once: on a large table apply it in a quiet window\n-- (`queueflow-postgres-migrate --print --after 5` to review it).\n--\n-- Without state among its columns, a page of waiting jobs (waiting ones and delayed ones that\n-- fell due) reads it in order and stops at the page's end; with it, the two states' runs had\n-- to be merged, and the planner sorted the queue's whole backlog for every page.\ncreate index jobs_pending_order on __SCHEMA__.jobs (queue, state_seq)\n  where state in ('waiting', 'delayed');\ndrop index __SCHEMA__.jobs_state;\n",
+  },
 ];

@@ -197,3 +197,32 @@ describe("settle plans", () => {
     }
   });
 });
+
+describe("listing plans", () => {
+  // Only waiting and delayed jobs have a listing index of their own (jobs_pending_order): an
+  // active page reads jobs_active, a terminal page jobs_terminal, never the whole table.
+  // 19,000 waiting jobs: a page that sorted them all would show in the plan.
+  it.each([
+    ["waiting", /jobs_pending_order/],
+    ["delayed", /jobs_pending_order|jobs_delayed/],
+    ["active", /jobs_active/],
+    ["completed", /jobs_terminal/],
+  ] as const)("a page of %s jobs reads %s", async (state, index) => {
+    await client.query("begin");
+    try {
+      await client.query(q.claimPlainJobs(s, params(50)));
+      const list = q.listJobs(s, { queue, state, filter: {}, after: null, fetch: 51 });
+      const { rows } = await client.query<{ "QUERY PLAN": string }>({
+        text: `explain ${list.text}`,
+        values: list.values,
+      });
+      const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
+      expect(plan).toMatch(index);
+      expect(plan).not.toMatch(/Seq Scan on jobs/);
+      // A page of a backlog stops at its end: no sort of every waiting job.
+      if (state === "waiting") expect(plan).not.toMatch(/Sort Key/);
+    } finally {
+      await client.query("rollback");
+    }
+  });
+});

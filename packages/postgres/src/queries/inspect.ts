@@ -42,8 +42,10 @@ export interface ListParams {
 
 /**
  * One page of a state matching a filter. Live states list in order of entry into the state
- * (state_seq, through `jobs_state`); due delayed jobs list as waiting, as the contract counts
- * them, so `waiting` and `delayed` compare run_at with the server clock. Terminal states list
+ * (state_seq: waiting and delayed through `jobs_pending_order`, active jobs, a set bounded by
+ * the workers' slots and buffers, sorted from `jobs_active`); due delayed jobs list as
+ * waiting, as the contract counts them, so `waiting` and `delayed` compare run_at with the
+ * server clock. Terminal states list
  * in finish order (finished_at, then state_seq) through `jobs_terminal`, or through
  * `jobs_dead_class` / `jobs_dead_error` for a dead listing by error class or name; a keyset
  * cursor on the same columns makes every page a range scan.
