@@ -1,7 +1,9 @@
 // Checks the published packages' manifests: what a user's package manager sees first.
 // Run with `pnpm test:manifests` (node --test); CI runs it as a gate.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import semver from "semver";
@@ -45,6 +47,65 @@ describe("adapter peer ranges on their store clients", () => {
         readFileSync(join(root, "packages", dir, "node_modules", dep, "package.json"), "utf8"),
       ).version;
       assert.ok(semver.satisfies(installed, range), `${dep} ${installed} is outside "${range}"`);
+    });
+  }
+});
+
+/** Every package under packages/ that is published, by directory. */
+function publishedPackages() {
+  return readdirSync(join(root, "packages"), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => ({ dir: entry.name, pkg: manifest(entry.name) }))
+    .filter(({ pkg }) => pkg.private !== true);
+}
+
+/** The package.json that `pnpm pack` puts in the tarball, with workspace: ranges rewritten. */
+function packedManifest(dir) {
+  const out = mkdtempSync(join(tmpdir(), "qf-pack-"));
+  try {
+    const packed = JSON.parse(
+      execFileSync("pnpm", ["pack", "--json", "--pack-destination", out], {
+        cwd: join(root, "packages", dir),
+        encoding: "utf8",
+      }),
+    );
+    return JSON.parse(
+      execFileSync("tar", ["-xzOf", packed.filename, "package/package.json"], {
+        encoding: "utf8",
+      }),
+    );
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** The first version a caret range on `version` must refuse: the next breaking release. */
+function nextBreaking(version) {
+  return semver.major(version) === 0 ? semver.inc(version, "minor") : semver.inc(version, "major");
+}
+
+describe("ranges on @queueflow/core", () => {
+  const core = manifest("core").version;
+  const dependents = publishedPackages().filter(
+    ({ pkg }) => pkg.peerDependencies?.["@queueflow/core"] !== undefined,
+  );
+
+  it("finds the packages that depend on core (the checks below are not vacuous)", () => {
+    assert.ok(dependents.length > 0);
+  });
+
+  for (const { dir, pkg } of dependents) {
+    // >=0.1.0 let a user install a later, breaking core beside an adapter written for this one.
+    it(`@queueflow/${dir} declares its core peer as workspace:^`, () => {
+      assert.equal(pkg.peerDependencies["@queueflow/core"], "workspace:^");
+    });
+
+    it(`@queueflow/${dir} is packed with a caret range on core ${core}`, () => {
+      const range = packedManifest(dir).peerDependencies?.["@queueflow/core"];
+      assert.equal(range, `^${core}`);
+      assert.ok(semver.satisfies(core, range), `core ${core} is outside "${range}"`);
+      const breaking = nextBreaking(core);
+      assert.ok(!semver.satisfies(breaking, range), `core ${breaking} is inside "${range}"`);
     });
   }
 });
