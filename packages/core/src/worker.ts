@@ -106,11 +106,28 @@ export interface RetentionOptions {
   intervalMs?: number;
 }
 
+/**
+ * A handler's result as `completed` reports it: a handler that returns nothing (`undefined`,
+ * a `void` result) is stored and reported as `null`, JSON's "no value".
+ */
+type ReportedResult<R> = R extends void ? null : R;
+
+/**
+ * What `completed` reports for a worker of job map M: its handler's result type, or with
+ * several job names the union of theirs. Not a union of [job, result] pairs per name:
+ * TypeScript does not narrow `result` by `job.name` in one, and a listener taking `(job)`
+ * alone whose body returns a value (`ids.push(job.id)`) stops compiling against it.
+ */
+type CompletedResult<M extends JobMap> = {
+  [N in JobName<M>]: ReportedResult<M[N]["result"]>;
+}[JobName<M>];
+
 /** Events a {@link Worker} emits. */
 export type WorkerEvents<M extends JobMap> = {
   active: (job: Job<M>) => void;
   progress: (job: Job<M>, progress: Json) => void;
-  completed: (job: Job<M>, result: unknown) => void;
+  /** A job's result was stored: what its handler returned (`null` for nothing). */
+  completed: (job: Job<M>, result: CompletedResult<M>) => void;
   /** Every failed attempt, whether a retry follows or not. */
   failed: (job: Job<M>, error: AttemptError) => void;
   retrying: (job: Job<M>, error: AttemptError, delayMs: number) => void;
@@ -617,7 +634,8 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     }
     switch (settlement.kind) {
       case "complete":
-        this.emit("completed", typed, settlement.result);
+        // What the handler for typed.name returned, undefined made null (see #execute).
+        this.emit("completed", typed, settlement.result as CompletedResult<M>);
         break;
       case "retry":
         this.emit("failed", typed, settlement.error);

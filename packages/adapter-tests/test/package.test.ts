@@ -1,0 +1,43 @@
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const manifestPath = fileURLToPath(new URL("../package.json", import.meta.url));
+const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
+  main?: string;
+  exports: unknown;
+};
+
+/** Every condition name and target path in an exports map, at any depth. */
+function walk(node: unknown, conditions: string[] = [], targets: string[] = []) {
+  if (typeof node === "string") targets.push(node);
+  else if (typeof node === "object" && node !== null) {
+    for (const [key, value] of Object.entries(node)) {
+      if (!key.startsWith(".")) conditions.push(key);
+      walk(value, conditions, targets);
+    }
+  }
+  return { conditions, targets };
+}
+
+// Vitest is ESM-only: a CommonJS build of the suite died on its first require("vitest"), so
+// the package ships ESM alone, which require() loads on Node 20.19+ (require(esm)).
+describe("the package is ESM-only", () => {
+  it("has no require condition and no CommonJS file in its exports or main", () => {
+    const { conditions, targets } = walk(manifest.exports);
+    expect(conditions).not.toContain("require");
+    expect(targets.filter((t) => /\.c[jt]s$/.test(t))).toEqual([]);
+    expect(manifest.main ?? "").not.toMatch(/\.cjs$/);
+  });
+
+  it("loads through require() by its name", () => {
+    const built = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+    expect(existsSync(built), "build the package first (pnpm build): dist/ is missing").toBe(true);
+    const required = createRequire(import.meta.url)("@queueflow/adapter-tests") as Record<
+      string,
+      unknown
+    >;
+    expect(typeof required.runAdapterConformance).toBe("function");
+  });
+});
