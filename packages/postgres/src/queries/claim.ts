@@ -46,7 +46,7 @@ export function claimJobs(s: Schema, p: ClaimParams): Statement {
     text: `
 with ${claimPrefix(s, `(not $7::boolean and exists (select 1 from ${s.groups} l where l.queue = $1 and l.grp = ''))`)},
 due as materialized (
-  select j.queue, j.id from ${s.jobs} j
+  select j.queue, j.id, j.ctid as jrid from ${s.jobs} j
   where j.queue = $1 and j.state in ('waiting', 'delayed') and j.grp is null
     and j.run_at <= (select now from clock)
     and j.priority between $5 and $6
@@ -92,7 +92,7 @@ held as materialized (
     or exists (select 1 from ${s.groups} l where l.queue = $1 and l.grp = '') as held
 ),
 due as materialized (
-  select j.queue, j.id from ${s.jobs} j
+  select j.queue, j.id, j.ctid as jrid from ${s.jobs} j
   where j.queue = $1 and j.state in ('waiting', 'delayed') and j.grp is null
     and j.run_at <= (select now from clock)
     and not (select held from held)
@@ -116,26 +116,28 @@ order by j.priority desc, j.run_at, j.seq`,
 }
 
 /**
- * The `claimed` CTE every claim has: lease the rows that CTE `from` picked (its `queue`, `id`;
- * queue $1) to worker $2 for $4 ms as of `clock`, returning them as stored plus `seq` and the
- * columns of `from` (alias `d`) listed in `extra`.
+ * The `claimed` CTE every claim has: lease the rows that CTE `from` picked and locked (its
+ * `jrid`, the row's ctid; queue $1) to worker $2 for $4 ms as of `clock`, returning them as
+ * stored plus `seq`. A caller that needs other columns of `from` joins them afterwards.
  *
- * The `id = any(array(…))` condition is what the planner needs: node-postgres runs these as
- * named prepared statements, and once PostgreSQL settles on a generic plan it no longer knows
- * the LIMIT, guesses a tenth of the queue's rows for `from`, and joined them by hashing a
- * sequential scan of the whole jobs table (every completed job included) on every claim; a
- * concurrency-10 worker over 20,000 jobs slowed to half its speed as soon as the table was
- * analyzed. With it, the rows to lease are found through the primary key whatever the plan.
+ * The rows are fetched by `ctid = any(array(…))`, a TID scan, the one plan that involves no
+ * join and no estimate: node-postgres runs these as named prepared statements, and once
+ * PostgreSQL settles on a generic plan it no longer knows the LIMIT, guesses a tenth of the
+ * queue's rows for `from`, and joined them by hashing a sequential scan of the whole jobs
+ * table (every completed job included) on every claim; an `id = any(array(…))` bound that
+ * kept it on the primary key was checked as a filter on each row, a linear search of the
+ * array (a claim of 500 compared 250,000 ids). `from` holds the rows' locks until commit; a
+ * row another transaction changed before the lock was taken is written in its latest version,
+ * which the lock's recheck found still claimable.
  */
-export function leaseRows(s: Schema, from: string, extra = ""): string {
+export function leaseRows(s: Schema, from: string): string {
   return `claimed as (
   update ${s.jobs} j set state = 'active', attempts = j.attempts + 1, started_at = c.now,
     lease_token = gen_random_uuid(), lease_expires_at = c.now + $4::bigint, worker_id = $2,
     state_seq = nextval(${s.stateSeq})
-  from ${from} d cross join clock c
-  where j.queue = $1 and j.id = any(array(select x.id from ${from} x))
-    and j.queue = d.queue and j.id = d.id
-  returning ${rawJobColumns("j")}, j.seq${extra}
+  from clock c
+  where j.ctid = any(array(select x.jrid from ${from} x)) and j.queue = $1
+  returning ${rawJobColumns("j")}, j.seq
 )`;
 }
 

@@ -68,18 +68,20 @@ quota as materialized (
     as q
 ),
 fetched as materialized (
-  select p.grp, p.turn, p.rid, p.starts, p.slots, x.queue, x.id, x.priority, x.run_at, x.seq
+  select p.grp, p.turn, p.rid, p.starts, p.slots, x.queue, x.id, x.jrid, x.priority, x.run_at,
+    x.seq
   from picked p cross join lateral (
-    select j.queue, j.id, j.priority, j.run_at, j.seq from ${s.jobs} j
+    select j.queue, j.id, j.ctid as jrid, j.priority, j.run_at, j.seq from ${s.jobs} j
     where j.queue = $1 and j.grp = p.grp and ${due}
     ${order}
     limit least(p.slots, (select q from quota))
     for update of j skip locked
   ) x
   union all
-  select '', l.turn, l.rid, null::bigint[], 0, x.queue, x.id, x.priority, x.run_at, x.seq
+  select '', l.turn, l.rid, null::bigint[], 0, x.queue, x.id, x.jrid, x.priority, x.run_at,
+    x.seq
   from lane l cross join lateral (
-    select j.queue, j.id, j.priority, j.run_at, j.seq from ${s.jobs} j
+    select j.queue, j.id, j.ctid as jrid, j.priority, j.run_at, j.seq from ${s.jobs} j
     where j.queue = $1 and j.grp is null and ${due}
     ${order}
     limit (select n from room)
@@ -95,7 +97,7 @@ ranked as materialized (
   ) r
 ),
 chosen as materialized (select * from ranked where taken),
-${leaseRows(s, "chosen", ", d.pos")},
+${leaseRows(s, "chosen")},
 counted as materialized (
   select u.grp, u.rid is distinct from (
       select g2.ctid from ${s.groups} g2 where g2.queue = $1 and g2.grp = u.grp) as stale,
@@ -197,7 +199,7 @@ select j.*, w.next_due, w.rate_free, (least(
         and exists (select 1 from ${s.groups} g where g.queue = $1 and g.grp = ''))
   ) as skipped,
   (select now from clock) as clock_now
-from wake w left join claimed j on true
+from wake w left join (select c.*, d.pos from claimed c join chosen d on d.id = c.id) j on true
 order by j.pos`,
     values: [p.queue, p.workerId, p.limit, p.leaseMs],
   };

@@ -4,26 +4,32 @@ import { CLOCK_CTE, NOW_MS, type Statement, statementName } from "./statement.js
 
 /**
  * A `locked` CTE: the active jobs of queue `$1` whose lease `source` (with `id`, `token`)
- * holds, locked in id order before the statement writes them. Rows are otherwise locked in
- * whatever order the input arrives, and a settle batch and a heartbeat over the same jobs in
- * opposite orders deadlocked (40P01): the settle was lost and its jobs ran again.
+ * holds, locked in id order before the statement writes them, with the input's columns. Rows
+ * are otherwise locked in whatever order the input arrives, and a settle batch and a
+ * heartbeat over the same jobs in opposite orders deadlocked (40P01): the settle was lost and
+ * its jobs ran again.
  *
- * It carries the input's columns, and the write that follows finds its rows by primary key
- * from `locked` alone, without repeating the lease check: the lock, taken on each row's latest
- * version, already proved it and holds until commit. With the check repeated (and the input
- * joined again), the planner, sure from statistics taken before any job was active that the
- * queue has one active job, walked every active job for each settled one: O(active × batch),
- * and a worker with a deep prefetch buffer settled 500 jobs in 370 ms. The lock's own scan is
- * bounded by `id = any(array(…))` (see `leaseRows`): at worst it hashes the queue's active jobs
- * once, linear in them.
+ * Each input row looks its job up by primary key in a lateral subquery that locks it (OFFSET
+ * 0 keeps the planner from flattening it into a join), so the lookups run one per input row,
+ * in the sorted input's order, whatever the statistics say. Planned as a join, the lock
+ * scanned the queue's active jobs (statistics taken before any job was active promise one)
+ * or the whole table, and matched each against the input: O(active × batch), and a worker
+ * with a deep prefetch buffer settled 500 jobs in 370 ms. The state check is written `is
+ * true` so that the partial index of active jobs, whose predicate it cannot prove, is never
+ * the one read. The write that follows finds its rows by primary key from `locked` and does
+ * not repeat the lease check: the lock, taken on each row's latest version, proved it and
+ * holds until commit.
  */
 function lockLeased(s: Schema, source: string): string {
-  return `locked as materialized (
-  select i.* from ${s.jobs} j join ${source} i on i.id = j.id
-  where j.queue = $1 and j.id = any(array(select x.id from ${source} x))
-    and j.state = 'active' and j.lease_token::text = i.token
-  order by j.id
-  for no key update of j
+  return `${source}_sorted as materialized (select * from ${source} order by id),
+locked as materialized (
+  select i.* from ${source}_sorted i cross join lateral (
+    select 1 from ${s.jobs} j
+    where j.queue = $1 and j.id = i.id and (j.state = 'active') is true
+      and j.lease_token::text = i.token
+    offset 0
+    for no key update of j
+  ) j
 )`;
 }
 
@@ -45,11 +51,15 @@ notified as (
 )`;
 }
 
-/** A delete of the jobs of `source` (all of queue $1, locked), shaped as {@link afterSettle} reads. */
+/**
+ * A delete of the jobs of `source` (all of queue $1, locked), shaped as {@link afterSettle}
+ * reads. Its ids are the primary key's index condition (one descent each), the one plan
+ * that needs no join to `source`, so no estimate of its size can turn it into a scan.
+ */
 function removeCompleted(s: Schema, source: string): string {
   return `removed as (
-  delete from ${s.jobs} j using ${source} i
-  where j.queue = $1 and j.id = i.id
+  delete from ${s.jobs} j
+  where j.queue = $1 and j.id = any(array(select x.id from ${source} x))
   returning j.id, 'completed'::text as state, j.grp, j.run_at
 )`;
 }
