@@ -29,17 +29,20 @@ import {
 
 type NoopJobs = { noop: { payload: object; result: null } };
 
-/** Jobs a worker holds ahead of its slots with the best settings. */
+/**
+ * Jobs a worker holds ahead of its slots with the best settings: graphile-worker's documented
+ * `localQueue.size` of 500, so both claim as deep.
+ */
 function bestPrefetch(concurrency: number): number {
-  return Math.max(concurrency, 50);
+  return Math.max(concurrency, 500);
 }
 
 function workerSettings(variant: Variant): string {
   const tuned =
     variant === "best"
-      ? "`prefetch` = max(c, 50) (claims up to c + prefetch per round trip)"
-      : "no `prefetch` (default 0)";
-  return `Worker \`concurrency\` = c, ${tuned}, \`runSchedules: false\`; completed jobs kept (default retention)`;
+      ? "`prefetch` = max(c, 500) (claims up to c + prefetch per round trip, graphile-worker's `localQueue.size`), `retention: { completedMs: 0 }` (the settle that completes a job deletes it, as BullMQ's `removeOnComplete` and graphile-worker do)"
+      : "no `prefetch` (default 0), completed jobs kept (default retention)";
+  return `Worker \`concurrency\` = c, ${tuned}, \`runSchedules: false\``;
 }
 
 function bulk(count: number): BulkJob<NoopJobs>[] {
@@ -60,6 +63,7 @@ function session(
   const queue = new Queue<NoopJobs>("bench", { adapter: producer });
   const workers: { worker: Worker<NoopJobs>; adapter: StorageAdapter }[] = [];
   let connected: Promise<void> | undefined;
+  let added = 0;
   const ready = () => {
     connected ??= producer.connect();
     return connected;
@@ -69,15 +73,20 @@ function session(
       await ready();
       await inBatches(count, 1000, async (n) => {
         await queue.addBulk(bulk(n));
+        added += n;
       });
     },
     async addOne(count) {
       await ready();
-      for (let i = 0; i < count; i++) await queue.add("noop", PAYLOAD_200B);
+      for (let i = 0; i < count; i++) {
+        await queue.add("noop", PAYLOAD_200B);
+        added++;
+      }
     },
     async addPayload(payload) {
       await ready();
       await queue.add("noop", payload);
+      added++;
     },
     async work(concurrency, onStart): Promise<WorkerHandle> {
       await ready();
@@ -96,7 +105,9 @@ function session(
           adapter,
           concurrency,
           runSchedules: false,
-          ...(variant === "best" ? { prefetch: bestPrefetch(concurrency) } : {}),
+          ...(variant === "best"
+            ? { prefetch: bestPrefetch(concurrency), retention: { completedMs: 0 } }
+            : {}),
         },
       );
       worker.on("completed", () => {
@@ -112,9 +123,11 @@ function session(
         },
       };
     },
+    // The best settings delete completed jobs: done = added by this session − jobs still live.
     async completed() {
       await ready();
-      return (await queue.counts()).completed;
+      const c = await queue.counts();
+      return Math.max(0, added - c.waiting - c.delayed - c.active);
     },
     afterFill: measure.afterFill,
     footprint: () => measure.footprint(),
