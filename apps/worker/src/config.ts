@@ -15,7 +15,18 @@ import {
 } from "@queueflow/app-kit";
 import { z } from "zod";
 
-const optionalMs = (max: number) => intVar(0, 1_000, max).optional();
+/**
+ * An age in ms that is unset unless given. Not `intVar(…).optional()`: its default would
+ * fill in an unset variable (and 0, below the minimum, passed unchecked), so every
+ * completed job was deleted at once where the README promises to keep them.
+ */
+const optionalMs = (max: number) =>
+  z.coerce
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(1_000, "must be at least 1000")
+    .max(max, `must be at most ${max}`)
+    .optional();
 
 /** Every variable the worker reads; the README's config table lists the same. */
 export const workerEnvSchema = z
