@@ -61,10 +61,17 @@ const options: CompareOptions = {
 
 const multi: MultiProcessOptions = {
   runs: quick ? 2 : runs,
-  processes: 2,
+  // --quick keeps one concurrency per layout so the whole run stays short.
+  layouts: quick
+    ? [
+        { processes: 1, concurrencies: [10] },
+        { processes: 2, concurrencies: [50] },
+      ]
+    : [
+        { processes: 1, concurrencies: [1, 10, 100] },
+        { processes: 2, concurrencies: [10, 50] },
+      ],
   jobs: options.jobs,
-  // --quick keeps one concurrency so the whole run stays under five minutes.
-  concurrencies: quick ? [50] : [10, 50],
   deadlineMs: quick ? 20_000 : 60_000,
 };
 

@@ -29,9 +29,13 @@ export function runsMultiProcess(name: string): boolean {
 
 export interface MultiProcessOptions {
   runs: number;
-  processes: number;
+  /**
+   * Worker process counts, each with the concurrencies it runs at. One process is how users
+   * deploy a worker beside the code that adds jobs, so it repeats the in-process figures'
+   * concurrencies.
+   */
+  layouts: { processes: number; concurrencies: number[] }[];
   jobs: number;
-  concurrencies: number[];
   deadlineMs: number;
 }
 
@@ -130,18 +134,21 @@ export async function multiProcessFigures(
   const usable = libs.filter((l) => runsMultiProcess(l.name));
   if (usable.length === 0) return [];
   const figures: Figure[] = [];
-  for (const c of o.concurrencies) {
-    const f = figure(
-      store,
-      `multi.p${o.processes}.c${c}`,
-      `${o.processes} worker processes × 1 Worker at concurrency ${c}: wall time for ${o.jobs.toLocaleString("en-US")} jobs`,
-      "s",
-      false,
-    );
-    figures.push(f);
-    await alternate(usable, o.runs, `${o.processes} processes c=${c}`, [f], async (lib) => {
-      push(f, lib.name, await multiProcessWall(lib, url, o.processes, c, o.jobs, o.deadlineMs));
-    });
+  for (const { processes, concurrencies } of o.layouts) {
+    const what = processes === 1 ? "1 worker process" : `${processes} worker processes`;
+    for (const c of concurrencies) {
+      const f = figure(
+        store,
+        `multi.p${processes}.c${c}`,
+        `${what} × 1 Worker at concurrency ${c}: wall time for ${o.jobs.toLocaleString("en-US")} jobs`,
+        "s",
+        false,
+      );
+      figures.push(f);
+      await alternate(usable, o.runs, `${what} c=${c}`, [f], async (lib) => {
+        push(f, lib.name, await multiProcessWall(lib, url, processes, c, o.jobs, o.deadlineMs));
+      });
+    }
   }
   return figures;
 }

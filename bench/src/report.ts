@@ -122,7 +122,7 @@ export function writeReports(
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}.`,
     "",
-    'Ratio = QueueFlow median / peer median. Throughput (jobs/s): above 1× QueueFlow is faster. Latency (ms), wall time (s), bytes and commands: below 1× QueueFlow is lower. ⏱n: n runs hit the deadline (throughput = jobs completed so far / elapsed; latency counts unstarted jobs as infinite). No-op handlers, identical 200-byte JSON payloads, one worker in this process (the "worker processes" rows: 2 forked processes, one Worker each, both sides; wall time from the start signal until the store holds every job as completed, process start-up not timed). On PostgreSQL the schema of every library is ANALYZEd after the fill, before the clock starts (as autovacuum would within a minute of a bulk load).',
+    'Ratio = QueueFlow median / peer median. Throughput (jobs/s): above 1× QueueFlow is faster. Latency (ms), wall time (s), bytes and commands: below 1× QueueFlow is lower. ⏱n: n runs hit the deadline (throughput = jobs completed so far / elapsed; latency counts unstarted jobs as infinite). No-op handlers, identical 200-byte JSON payloads, one worker in this process (the "worker process" rows: 1 or 2 forked processes, one Worker each, both sides, the producer and the clock in this process; wall time from the start signal until the store holds every job as done, process start-up not timed). On PostgreSQL the schema of every library is ANALYZEd after the fill, before the clock starts (as autovacuum would within a minute of a bulk load).',
     "",
     ...acrossStores(figures),
   ];
