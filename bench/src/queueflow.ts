@@ -41,7 +41,7 @@ function workerSettings(variant: Variant): string {
   const tuned =
     variant === "best"
       ? "`prefetch` = max(c, 500) (claims up to c + prefetch per round trip, graphile-worker's `localQueue.size`), `retention: { completedMs: 0 }` (the settle that completes a job deletes it, as BullMQ's `removeOnComplete` and graphile-worker do)"
-      : "no `prefetch` (default 0), completed jobs kept (default retention)";
+      : 'no options: `prefetch` "auto" (the default), completed jobs kept (default retention)';
   return `Worker \`concurrency\` = c, ${tuned}, \`runSchedules: false\``;
 }
 

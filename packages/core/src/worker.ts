@@ -9,6 +9,7 @@ import type { AttemptError, Json } from "./job.js";
 import { isSnooze, type JobContext, RunningJobContext } from "./job-context.js";
 import { type Middleware, runWithMiddleware } from "./middleware.js";
 import { type Buffered, PrefetchBuffer } from "./prefetch-buffer.js";
+import { PrefetchSize } from "./prefetch-size.js";
 import { RunControl } from "./run-control.js";
 import { fireDueSchedules } from "./scheduler.js";
 import { SettleBatcher, STALLED_CALL_MS } from "./settle-batcher.js";
@@ -41,14 +42,16 @@ export interface WorkerOptions {
   batchSize?: number;
   /**
    * Jobs claimed ahead of free slots and held under lease in this process, so a finished
-   * handler's slot is refilled at once instead of a claim round trip later. Default 0.
+   * handler's slot is refilled at once instead of a claim round trip later. Default `"auto"`:
+   * about one claim round trip's worth of work (`concurrency × claim time / handler time`, at
+   * most 500), so handlers longer than a claim round trip get none; 0 holds nothing.
    * Trade-offs: buffered jobs are this worker's until it runs them (other workers cannot take
    * them; a job added later with a higher priority waits behind them); their leases are
    * extended by the heartbeat, they count as active in the store (and against concurrency
    * caps, rate limits and groups there), and `close()` hands them back unstarted. A buffered
    * job whose lease went half by unextended is handed back, never started.
    */
-  prefetch?: number;
+  prefetch?: number | "auto";
   /** Lease per claim; a job not settled or extended in time is recovered. Default 30 s. */
   leaseMs?: number;
   /** How often leases of running jobs are extended; default a third of `leaseMs`. */
@@ -215,7 +218,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   readonly #runByJob = new Map<string, Running>();
   /** Claimed jobs waiting for a slot (see `prefetch`). */
   readonly #buffer: PrefetchBuffer;
-  readonly #prefetch: number;
+  readonly #prefetch: PrefetchSize;
   readonly #slotFreed = new Trigger();
   readonly #stop = new AbortController();
   readonly #outage: StoreOutage;
@@ -245,8 +248,9 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     if (options.batchSize !== undefined) assertPositiveInt(options.batchSize, "batchSize");
     this.#leaseMs = options.leaseMs ?? 30_000;
     assertPositiveInt(this.#leaseMs, "leaseMs");
-    this.#prefetch = options.prefetch ?? 0;
-    assertNonNegativeInt(this.#prefetch, "prefetch");
+    const prefetch = options.prefetch ?? "auto";
+    if (prefetch !== "auto") assertNonNegativeInt(prefetch, `prefetch (or "auto")`);
+    this.#prefetch = new PrefetchSize(prefetch);
     this.#buffer = new PrefetchBuffer(this.#leaseMs);
     this.id = options.workerId ?? `${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
     this.#bands =
@@ -420,6 +424,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       try {
         const leasedAt = performance.now();
         claimed = await this.#claim(limit);
+        this.#prefetch.claimed(performance.now() - leasedAt);
         this.#outage.answered();
         errorDelay = 0;
         for (const job of claimed.jobs) this.#start(job, leasedAt);
@@ -488,12 +493,13 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
    * free or the buffer is down to half, so the buffer refills in batches, not a job a claim.
    */
   #claimLimit(): number {
+    const prefetch = this.#prefetch.size(this.#concurrency);
     const held = this.#running.size + this.#buffer.size;
-    const room = this.#concurrency + this.#prefetch - held;
+    const room = this.#concurrency + prefetch - held;
     if (this.#concurrency === 0 || room <= 0) return 0;
     const slotFree = this.#running.size < this.#concurrency;
-    if (!slotFree && this.#buffer.size > Math.floor(this.#prefetch / 2)) return 0;
-    const batch = this.#opts.batchSize ?? this.#concurrency + this.#prefetch;
+    if (!slotFree && this.#buffer.size > Math.floor(prefetch / 2)) return 0;
+    const batch = this.#opts.batchSize ?? this.#concurrency + prefetch;
     return Math.min(room, batch, MAX_BATCH);
   }
 
@@ -599,10 +605,13 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     const middleware = this.#opts.middleware ?? [];
     const ctx = { queue: this.queue, workerId: this.id, job };
     let settlement: Settlement;
+    const startedAt = performance.now();
+    let ranMs: number | undefined;
     try {
       const result = await runWithMiddleware(middleware, "process", ctx, () =>
         this.#invoke(job, control),
       );
+      ranMs = performance.now() - startedAt;
       const value = result === undefined ? null : result;
       assertJson(value, `Result of job ${job.id}`, DEFAULT_MAX_PAYLOAD_BYTES);
       settlement = {
@@ -613,8 +622,10 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
         remove: this.#opts.retention?.completedMs === 0,
       };
     } catch (err) {
+      ranMs ??= performance.now() - startedAt;
       settlement = this.#failure(job, err);
     }
+    this.#prefetch.ran(ranMs);
     this.#release(running);
     let outcome: "ok" | "lease_lost";
     try {

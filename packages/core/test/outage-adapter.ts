@@ -10,6 +10,8 @@ export class OutageAdapter {
   down = false;
   /** Milliseconds the next claim answer with jobs is held after the store answered it. */
   holdNextClaimMs = 0;
+  /** Milliseconds every claim answer takes, as from a store across a network. */
+  claimLatencyMs = 0;
   /** Jobs handed out by claims so far (counted once their answer is released). */
   claimed = 0;
   /** Claim calls answered so far. */
@@ -32,6 +34,9 @@ export class OutageAdapter {
             throw storeUnavailable("The test store", String(prop), "switched off", "the switch");
           const result = await method.apply(target, args);
           if (prop === "claim") {
+            if (this.claimLatencyMs > 0) {
+              await new Promise((resolve) => setTimeout(resolve, this.claimLatencyMs));
+            }
             const jobs = (result as { jobs: unknown[] }).jobs.length;
             const holdMs = jobs > 0 ? this.holdNextClaimMs : 0;
             if (holdMs > 0) {

@@ -208,3 +208,45 @@ describe("Worker prefetch", () => {
     expect(startedWhileDown).toEqual([]);
   });
 });
+
+describe("Worker prefetch: auto, the default", () => {
+  it("claims short jobs many per round trip", async () => {
+    const store = new OutageAdapter();
+    store.claimLatencyMs = 5;
+    const queue = freshQueue();
+    const ids = await addJobs(store, queue, 300);
+    startWorker(queue, { adapter: store.adapter, concurrency: 1 }, async (job) => job.payload.n);
+    await allCompleted(store, queue, ids, 20_000);
+    // Without a buffer a slot waits out a claim per job: 300 claims.
+    expect(store.claims).toBeLessThan(30);
+  });
+
+  it("holds nothing ahead of handlers longer than a claim round trip", async () => {
+    const store = new OutageAdapter();
+    store.claimLatencyMs = 1;
+    const queue = freshQueue();
+    const producer = new Queue<Jobs>(queue, { adapter: store.store });
+    const added = await producer.addBulk(
+      Array.from({ length: 8 }, (_, n) => ({ name: "work" as const, payload: { n, ms: 30 } })),
+    );
+    const buffered: number[] = [];
+    const worker = startWorker(queue, { adapter: store.adapter, concurrency: 1 }, async (job) => {
+      buffered.push(worker.buffered);
+      await pause(job.payload.ms);
+      return job.payload.n;
+    });
+    await allCompleted(
+      store,
+      queue,
+      added.map((r) => r.job.id),
+      20_000,
+    );
+    expect(buffered).toEqual(added.map(() => 0));
+  });
+
+  it("refuses a prefetch that is neither a count nor auto", () => {
+    expect(() =>
+      startWorker(freshQueue(), { prefetch: -1, autostart: false }, async () => 0),
+    ).toThrow(/prefetch \(or "auto"\) must be a non-negative integer/);
+  });
+});
