@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { describe, it } from "node:test";
 import semver from "semver";
 
@@ -59,24 +59,41 @@ function publishedPackages() {
     .filter(({ pkg }) => pkg.private !== true);
 }
 
+const packs = new Map();
+
+/**
+ * What `pnpm pack` (the pnpm on PATH: the pinned one under CI) puts in the tarball: the
+ * package.json with workspace: ranges rewritten, and every file's path inside the package.
+ * Packed once per package.
+ */
+function packed(dir) {
+  if (!packs.has(dir)) {
+    const out = mkdtempSync(join(tmpdir(), "qf-pack-"));
+    try {
+      const { filename } = JSON.parse(
+        execFileSync("pnpm", ["pack", "--json", "--pack-destination", out], {
+          cwd: join(root, "packages", dir),
+          encoding: "utf8",
+        }),
+      );
+      const files = execFileSync("tar", ["-tzf", filename], { encoding: "utf8" })
+        .split("\n")
+        .filter((entry) => entry.startsWith("package/") && !entry.endsWith("/"))
+        .map((entry) => entry.slice("package/".length));
+      const pkg = JSON.parse(
+        execFileSync("tar", ["-xzOf", filename, "package/package.json"], { encoding: "utf8" }),
+      );
+      packs.set(dir, { pkg, files });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+  return packs.get(dir);
+}
+
 /** The package.json that `pnpm pack` puts in the tarball, with workspace: ranges rewritten. */
 function packedManifest(dir) {
-  const out = mkdtempSync(join(tmpdir(), "qf-pack-"));
-  try {
-    const packed = JSON.parse(
-      execFileSync("pnpm", ["pack", "--json", "--pack-destination", out], {
-        cwd: join(root, "packages", dir),
-        encoding: "utf8",
-      }),
-    );
-    return JSON.parse(
-      execFileSync("tar", ["-xzOf", packed.filename, "package/package.json"], {
-        encoding: "utf8",
-      }),
-    );
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  return packed(dir).pkg;
 }
 
 /** The first version a caret range on `version` must refuse: the next breaking release. */
@@ -106,6 +123,72 @@ describe("ranges on @queueflow/core", () => {
       assert.ok(semver.satisfies(core, range), `core ${core} is outside "${range}"`);
       const breaking = nextBreaking(core);
       assert.ok(!semver.satisfies(breaking, range), `core ${breaking} is inside "${range}"`);
+    });
+  }
+});
+
+const repository = "https://github.com/queueflow/queueflow";
+
+/**
+ * Every link target in a Markdown file: inline links and images `[text](target "title")`,
+ * autolinks `<https://…>`, reference definitions `[id]: target`, and HTML href/src. Code
+ * (fenced blocks and inline spans) is skipped: a path in code is not a link.
+ */
+function markdownLinks(markdown) {
+  const text = markdown
+    .replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, "")
+    .replace(/`[^`\n]*`/g, "");
+  const links = [];
+  for (const m of text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) links.push(m[1]);
+  for (const m of text.matchAll(/^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm)) links.push(m[1]);
+  for (const m of text.matchAll(/\b(?:href|src)\s*=\s*["']([^"']+)["']/g)) links.push(m[1]);
+  return links;
+}
+
+describe("what npm shows for each published package", () => {
+  const packages = publishedPackages();
+
+  it("finds the published packages (the checks below are not vacuous)", () => {
+    assert.ok(packages.length > 0);
+  });
+
+  for (const { dir, pkg } of packages) {
+    // Without them npmjs.com shows no Repository, Homepage or Issues link: a user who meets a
+    // problem has nowhere to go from the package page.
+    it(`@queueflow/${dir} names its repository folder, homepage and issue tracker`, () => {
+      assert.deepEqual(pkg.repository, {
+        type: "git",
+        url: `git+${repository}.git`,
+        directory: `packages/${dir}`,
+      });
+      assert.equal(pkg.homepage, `${repository}/tree/main/packages/${dir}#readme`);
+      assert.deepEqual(pkg.bugs, { url: `${repository}/issues` });
+    });
+
+    // npmjs.com renders the README from the tarball: a relative link resolves against the
+    // package page, so it works only if it points at a file the tarball holds. One that leaves
+    // the package folder (../../README.md) or names a source file (src/contract.ts) is a 404.
+    it(`@queueflow/${dir}'s README links only to files its tarball holds`, () => {
+      const { files } = packed(dir);
+      assert.ok(files.includes("README.md"), "README.md is not in the tarball");
+      const readme = readFileSync(join(root, "packages", dir, "README.md"), "utf8");
+      const broken = [];
+      for (const link of markdownLinks(readme)) {
+        if (/^[a-z][a-z0-9+.-]*:/i.test(link) || link.startsWith("#") || link.startsWith("//")) {
+          continue;
+        }
+        const path = decodeURIComponent(link.split(/[?#]/)[0]);
+        const inside = posix.normalize(path.startsWith("/") ? path.slice(1) : path);
+        if (inside.startsWith("../") || inside === "..") {
+          broken.push(`${link} (leaves the package folder)`);
+        } else if (
+          !files.includes(inside) &&
+          !files.some((f) => f.startsWith(`${inside.replace(/\/$/, "")}/`))
+        ) {
+          broken.push(`${link} (not in the tarball)`);
+        }
+      }
+      assert.deepEqual(broken, [], `use an absolute ${repository}/blob/main/… URL instead`);
     });
   }
 });

@@ -1,4 +1,5 @@
 export { claimTests } from "./claim.js";
+export { deadLetterOpsTests } from "./dead-letter-ops.js";
 export { deadLetterTests } from "./dead-letters.js";
 export { enqueueTests } from "./enqueue.js";
 export type {
@@ -17,6 +18,7 @@ export { resolveFaultOptions } from "./faults/factory.js";
 export { runFaultScenario } from "./faults/scenario.js";
 export type { TcpTarget } from "./faults/tcp-proxy.js";
 export { TcpProxy } from "./faults/tcp-proxy.js";
+export { groupTests } from "./groups.js";
 export type { WaitForOptions } from "./helpers.js";
 export {
   claimAll,

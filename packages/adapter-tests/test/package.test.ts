@@ -41,3 +41,27 @@ describe("the package is ESM-only", () => {
     expect(typeof required.runAdapterConformance).toBe("function");
   });
 });
+
+// groupTests and deadLetterOpsTests ran inside runAdapterConformance but were neither exported
+// nor documented, so an adapter author could not run those areas alone or learn what they check.
+describe("every contract area is exported and documented", () => {
+  const run = readFileSync(fileURLToPath(new URL("../src/run.ts", import.meta.url)), "utf8");
+  const areas = [...run.matchAll(/import \{([^}]*)\} from "\.\/[^"]+";/g)]
+    .flatMap((m) => (m[1] ?? "").split(","))
+    .map((name) => name.trim())
+    .filter((name) => name.endsWith("Tests"));
+  const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");
+
+  it("finds the areas runAdapterConformance runs (the checks below are not vacuous)", () => {
+    expect(areas).toContain("claimTests");
+  });
+
+  it.each(areas)("exports %s from the package", async (name) => {
+    const index = (await import("../src/index.js")) as Record<string, unknown>;
+    expect(typeof index[name]).toBe("function");
+  });
+
+  it.each(areas)("documents %s in the README's area table", (name) => {
+    expect(readme).toMatch(new RegExp(`^\\| \`${name}\` \\|`, "m"));
+  });
+});
