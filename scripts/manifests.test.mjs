@@ -63,8 +63,8 @@ const packs = new Map();
 
 /**
  * What `pnpm pack` (the pnpm on PATH: the pinned one under CI) puts in the tarball: the
- * package.json with workspace: ranges rewritten, and every file's path inside the package.
- * Packed once per package.
+ * package.json with workspace: ranges rewritten, every file's path inside the package, and
+ * the text of each declaration file (.d.ts, .d.cts, .d.mts). Packed once per package.
  */
 function packed(dir) {
   if (!packs.has(dir)) {
@@ -80,10 +80,13 @@ function packed(dir) {
         .split("\n")
         .filter((entry) => entry.startsWith("package/") && !entry.endsWith("/"))
         .map((entry) => entry.slice("package/".length));
-      const pkg = JSON.parse(
-        execFileSync("tar", ["-xzOf", filename, "package/package.json"], { encoding: "utf8" }),
+      const read = (file) =>
+        execFileSync("tar", ["-xzOf", filename, `package/${file}`], { encoding: "utf8" });
+      const pkg = JSON.parse(read("package.json"));
+      const declarations = new Map(
+        files.filter((file) => /\.d\.[cm]?ts$/.test(file)).map((file) => [file, read(file)]),
       );
-      packs.set(dir, { pkg, files });
+      packs.set(dir, { pkg, files, declarations });
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
@@ -189,6 +192,37 @@ describe("what npm shows for each published package", () => {
         }
       }
       assert.deepEqual(broken, [], `use an absolute ${repository}/blob/main/… URL instead`);
+    });
+  }
+});
+
+describe("declaration files in each published package", () => {
+  const packages = publishedPackages();
+
+  it("finds the published packages (the checks below are not vacuous)", () => {
+    assert.ok(packages.length > 0);
+  });
+
+  for (const { dir } of packages) {
+    // tsc writes `#private;` into a class with # fields; a user whose tsconfig targets ES5
+    // (`"module": "commonjs"` and no target) and checks libraries got TS18028 at each one.
+    // The build rewrites them (scripts/strip-private-names.mjs); a package whose build skips
+    // that step ships them again.
+    it(`@queueflow/${dir}'s packed declarations hold no private names (#…)`, () => {
+      const { declarations } = packed(dir);
+      assert.ok(declarations.size > 0, "the tarball holds no declaration files");
+      const found = [];
+      for (const [file, text] of declarations) {
+        text.split("\n").forEach((line, index) => {
+          if (
+            /^\s*(?:static\s+)?(?:readonly\s+)?#[A-Za-z_$]/.test(line) ||
+            line.includes("#private")
+          ) {
+            found.push(`${file}:${index + 1}: ${line.trim()}`);
+          }
+        });
+      }
+      assert.deepEqual(found, [], "run scripts/strip-private-names.mjs after tsup in its build");
     });
   }
 });
