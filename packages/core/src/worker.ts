@@ -44,7 +44,8 @@ export interface WorkerOptions {
    * Jobs claimed ahead of free slots and held under lease in this process, so a finished
    * handler's slot is refilled at once instead of a claim round trip later. Default `"auto"`:
    * about one claim round trip's worth of work (`concurrency × claim time / handler time`, at
-   * most 500), so handlers longer than a claim round trip get none; 0 holds nothing.
+   * most 500), so handlers longer than a claim round trip get none; 0 holds nothing, and is
+   * the default in weighted fairness mode, whose proportions hold within each claim.
    * Trade-offs: buffered jobs are this worker's until it runs them (other workers cannot take
    * them; a job added later with a higher priority waits behind them); their leases are
    * extended by the heartbeat, they count as active in the store (and against concurrency
@@ -248,7 +249,9 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     if (options.batchSize !== undefined) assertPositiveInt(options.batchSize, "batchSize");
     this.#leaseMs = options.leaseMs ?? 30_000;
     assertPositiveInt(this.#leaseMs, "leaseMs");
-    const prefetch = options.prefetch ?? "auto";
+    // Weighted fairness splits each claim across bands, and a worker runs a claim's jobs in
+    // the order they came: a deep buffer would run a whole band's share before the next.
+    const prefetch = options.prefetch ?? (options.fairness?.mode === "weighted" ? 0 : "auto");
     if (prefetch !== "auto") assertNonNegativeInt(prefetch, `prefetch (or "auto")`);
     this.#prefetch = new PrefetchSize(prefetch);
     this.#buffer = new PrefetchBuffer(this.#leaseMs);

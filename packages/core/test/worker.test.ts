@@ -11,6 +11,7 @@ import {
   Worker,
 } from "../src/index.js";
 import { freshQueue, settled, waitFor } from "./helpers.js";
+import { OutageAdapter } from "./outage-adapter.js";
 
 type Jobs = {
   "email.send": { payload: { to: string }; result: { id: string } };
@@ -393,6 +394,33 @@ describe("Worker", () => {
     expect(share("high")).toBeGreaterThanOrEqual(55);
     expect(share("normal")).toBeGreaterThanOrEqual(25);
     expect(share("low")).toBeGreaterThanOrEqual(5);
+  });
+
+  it("holds no jobs ahead in weighted mode unless told to", async () => {
+    // Claims slower than the handlers: an auto buffer would fill.
+    const store = new OutageAdapter();
+    store.claimLatencyMs = 5;
+    const adapter = store.adapter;
+    const name = freshQueue();
+    type J = { work: { payload: null; result: null } };
+    const queue = new Queue<J>(name, { adapter: store.store });
+    await queue.addBulk(
+      Array.from({ length: 200 }, () => ({ name: "work" as const, payload: null })),
+    );
+    const buffered: number[] = [];
+    const w: Worker<J> = new Worker<J>(
+      name,
+      {
+        work: async () => {
+          buffered.push(w.buffered);
+          return null;
+        },
+      },
+      { adapter, fairness: { mode: "weighted", weights: { high: 60, normal: 30, low: 10 } } },
+    );
+    await waitFor(() => buffered.length >= 200, { what: "200 jobs" });
+    await w.close();
+    expect(Math.max(...buffered)).toBe(0);
   });
 
   it("fires a schedule from the worker, once per run, even with two workers", async () => {
