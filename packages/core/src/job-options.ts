@@ -1,7 +1,7 @@
 import { checkNewJob } from "./adapter-input.js";
-import { DEFAULT_BACKOFF } from "./backoff.js";
 import { QueueFlowError } from "./errors.js";
 import type { BackoffOptions, DedupMode, Json, NewJob } from "./job.js";
+import { newJobId } from "./job-id.js";
 import { defaultAttemptsFor, type Priority, resolvePriority } from "./priority.js";
 import {
   assertGroupName,
@@ -42,7 +42,10 @@ export interface JobOptions {
    * limited per group (`Queue.setLimits({ groupConcurrency, groupRateLimit })`).
    */
   group?: string;
-  /** Your own id: adding a job with an id that exists returns the existing job. */
+  /**
+   * Your own id: adding a job with an id that exists returns the existing job. Default: a new
+   * UUID version 7, so ids sort by creation time.
+   */
   jobId?: string;
   /** JSON metadata kept with the job (trace ids, tenant, …). */
   metadata?: { [key: string]: Json };
@@ -110,13 +113,13 @@ export function buildNewJob(
   const metadata = { ...options.metadata };
   assertJson(metadata, `Metadata of "${name}"`, maxPayloadBytes);
   const job: NewJob = {
-    id: options.jobId ?? crypto.randomUUID(),
+    id: options.jobId ?? newJobId(),
     queue,
     name,
     payload,
     priority,
     maxAttempts: options.attempts ?? defaultAttemptsFor(priority),
-    backoff: options.backoff ?? DEFAULT_BACKOFF,
+    backoff: options.backoff ?? null,
     timeoutMs: options.timeoutMs ?? null,
     dedupKey: options.dedupKey ?? null,
     metadata,

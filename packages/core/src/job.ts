@@ -81,6 +81,7 @@ export interface JobRecord {
   /** How many times the job has been claimed (started). */
   attempts: number;
   maxAttempts: number;
+  /** The job's own backoff; null when it set none, and `DEFAULT_BACKOFF` applies. */
   backoff: BackoffOptions | null;
   timeoutMs: number | null;
   dedupKey: string | null;
@@ -125,6 +126,10 @@ export interface NewJob {
   payload: Json;
   priority: number;
   maxAttempts: number;
+  /**
+   * null when the job set none: the Worker applies `DEFAULT_BACKOFF` at retry time, and
+   * stores keep no copy of the default in every row.
+   */
   backoff: BackoffOptions | null;
   timeoutMs: number | null;
   dedupKey: string | null;
