@@ -26,7 +26,8 @@ export interface JobRow {
   backoff: BackoffOptions | null;
   timeout_ms: string | null;
   dedup_key: string | null;
-  metadata: { [key: string]: Json };
+  /** null when empty (0007_narrow_rows). */
+  metadata: { [key: string]: Json } | null;
   created_at: string;
   run_at: string;
   started_at: string | null;
@@ -36,7 +37,8 @@ export interface JobRow {
   worker_id: string | null;
   progress: Json;
   result: Json;
-  errors: AttemptError[];
+  /** null when empty (0007_narrow_rows). */
+  errors: AttemptError[] | null;
   stalls: number;
   grp: string | null;
 }
@@ -66,7 +68,7 @@ export function toJobRecord(row: JobRow): JobRecord {
     backoff: row.backoff ?? null,
     timeoutMs: numOrNull(row.timeout_ms),
     dedupKey: row.dedup_key,
-    metadata: row.metadata,
+    metadata: row.metadata ?? {},
     createdAt: num(row.created_at),
     runAt: num(row.run_at),
     startedAt: numOrNull(row.started_at),
@@ -76,7 +78,7 @@ export function toJobRecord(row: JobRow): JobRecord {
     workerId: row.worker_id,
     progress: row.progress ?? null,
     result: row.result ?? null,
-    errors: row.errors,
+    errors: row.errors ?? [],
     stalls: row.stalls,
     ...(row.grp === null || row.grp === undefined ? {} : { group: row.grp }),
   };

@@ -74,7 +74,7 @@ with ${CLOCK_CTE},
 input as materialized (
   select x.*, row_number() over (partition by x.queue, x.id, x.dedup_key order by x.ord) = 1
     as first
-  from jsonb_to_recordset($1::jsonb) as x(
+  from json_to_recordset($1::json) as x(
     ord int, id text, queue text, name text, payload jsonb, priority int, max_attempts int,
     backoff jsonb, timeout_ms bigint, dedup_key text, metadata jsonb, delay_ms bigint,
     run_at bigint, grp text, dedup_mode text, dedup_ttl_ms bigint)
@@ -108,7 +108,7 @@ inserted as (
   select i.queue, i.id, i.name, coalesce(i.payload, 'null'::jsonb),
     case when coalesce(i.run_at, c.now + i.delay_ms) > c.now then 'delayed' else 'waiting' end,
     i.priority, i.max_attempts, i.backoff, i.timeout_ms, i.dedup_key,
-    coalesce(i.metadata, '{}'::jsonb), c.now, coalesce(i.run_at, c.now + i.delay_ms), i.grp,
+    nullif(i.metadata, '{}'::jsonb), c.now, coalesce(i.run_at, c.now + i.delay_ms), i.grp,
     i.dedup_mode, case when i.dedup_mode = 'throttle' then c.now + i.dedup_ttl_ms end
   from input i cross join clock c
   where not exists (select 1 from throttled t where t.ord = i.ord)
@@ -197,7 +197,7 @@ export function enqueuePlainJobs(s: Schema, jobs: string): Statement {
 with ${CLOCK_CTE},
 input as materialized (
   select x.*, row_number() over (partition by x.queue, x.id order by x.ord) = 1 as first
-  from jsonb_to_recordset($1::jsonb) as x(
+  from json_to_recordset($1::json) as x(
     ord int, id text, queue text, name text, payload jsonb, priority int, max_attempts int,
     backoff jsonb, timeout_ms bigint, metadata jsonb, delay_ms bigint, run_at bigint)
 ),
@@ -206,7 +206,7 @@ inserted as (
     backoff, timeout_ms, metadata, created_at, run_at)
   select i.queue, i.id, i.name, coalesce(i.payload, 'null'::jsonb),
     case when coalesce(i.run_at, c.now + i.delay_ms) > c.now then 'delayed' else 'waiting' end,
-    i.priority, i.max_attempts, i.backoff, i.timeout_ms, coalesce(i.metadata, '{}'::jsonb),
+    i.priority, i.max_attempts, i.backoff, i.timeout_ms, nullif(i.metadata, '{}'::jsonb),
     c.now, coalesce(i.run_at, c.now + i.delay_ms)
   from input i cross join clock c
   order by i.ord
@@ -251,7 +251,7 @@ inserted as (
     backoff, timeout_ms, metadata, created_at, run_at)
   select $1::text, $2::text, $3::text, coalesce($4::jsonb, 'null'::jsonb),
     case when i.run_at > c.now then 'delayed' else 'waiting' end,
-    $5::int, $6::int, $7::jsonb, $8::bigint, coalesce($9::jsonb, '{}'::jsonb), c.now, i.run_at
+    $5::int, $6::int, $7::jsonb, $8::bigint, nullif($9::jsonb, '{}'::jsonb), c.now, i.run_at
   from input i cross join clock c
   on conflict do nothing
   returning j.queue, j.id, j.state, j.created_at, j.run_at, j.grp

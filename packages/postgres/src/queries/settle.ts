@@ -117,7 +117,7 @@ export function settleJobs(s: Schema, queue: string, settlements: string): State
     text: `
 with ${CLOCK_CTE},
 input as (
-  select * from jsonb_to_recordset($2::jsonb) as x(
+  select * from json_to_recordset($2::json) as x(
     ord int, id text, token text, kind text, result jsonb, error jsonb, delay_ms bigint,
     remove boolean)
 ),
@@ -133,7 +133,7 @@ settled as (
       else 'waiting' end,
     result = case when i.kind = 'complete' then coalesce(i.result, 'null'::jsonb) else j.result end,
     finished_at = case when i.kind in ('complete', 'dead') then c.now else j.finished_at end,
-    errors = case when i.kind in ('retry', 'dead') then j.errors || jsonb_build_array(i.error)
+    errors = case when i.kind in ('retry', 'dead') then coalesce(j.errors, '[]'::jsonb) || jsonb_build_array(i.error)
                   else j.errors end,
     error_name = case when i.kind in ('retry', 'dead') then i.error ->> 'name'
                       else j.error_name end,
@@ -261,7 +261,7 @@ moved as (
     lease_expires_at = null,
     state = case when j.stalls + 1 > $2 then 'dead' else 'waiting' end,
     finished_at = case when j.stalls + 1 > $2 then c.now else j.finished_at end,
-    errors = case when j.stalls + 1 > $2 then j.errors || jsonb_build_array(jsonb_build_object(
+    errors = case when j.stalls + 1 > $2 then coalesce(j.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
         'attempt', j.attempts,
         'name', 'StalledError',
         'message', format('lease expired %s times; worker probably crashed or blocked the event loop',
