@@ -62,8 +62,10 @@ tarballs=("$work"/tarballs/*.tgz)
 log "packed ${#tarballs[@]} packages: ${published[*]}"
 [[ ${#tarballs[@]} == "${#published[@]}" ]] || fail "pnpm pack wrote ${#tarballs[@]} tarballs"
 
-for server in redis postgres mongo; do
-  started+=("$server")
+# A server whose URL is already set is the caller's: used, and not stopped here.
+for entry in redis:REDIS_URL postgres:DATABASE_URL mongo:MONGO_URL; do
+  server="${entry%%:*}" url_var="${entry#*:}"
+  if [[ -z ${!url_var:-} ]]; then started+=("$server"); fi
   eval "$(bash "scripts/servers/$server.sh" up)"
 done
 
