@@ -4,9 +4,10 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, posix } from "node:path";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import semver from "semver";
+import { brokenRelativeLinks } from "./markdown-links.mjs";
 
 const root = join(import.meta.dirname, "..");
 
@@ -132,22 +133,6 @@ describe("ranges on @queueflow/core", () => {
 
 const repository = "https://github.com/queueflow/queueflow";
 
-/**
- * Every link target in a Markdown file: inline links and images `[text](target "title")`,
- * autolinks `<https://…>`, reference definitions `[id]: target`, and HTML href/src. Code
- * (fenced blocks and inline spans) is skipped: a path in code is not a link.
- */
-function markdownLinks(markdown) {
-  const text = markdown
-    .replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, "")
-    .replace(/`[^`\n]*`/g, "");
-  const links = [];
-  for (const m of text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) links.push(m[1]);
-  for (const m of text.matchAll(/^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm)) links.push(m[1]);
-  for (const m of text.matchAll(/\b(?:href|src)\s*=\s*["']([^"']+)["']/g)) links.push(m[1]);
-  return links;
-}
-
 describe("what npm shows for each published package", () => {
   const packages = publishedPackages();
 
@@ -175,22 +160,10 @@ describe("what npm shows for each published package", () => {
       const { files } = packed(dir);
       assert.ok(files.includes("README.md"), "README.md is not in the tarball");
       const readme = readFileSync(join(root, "packages", dir, "README.md"), "utf8");
-      const broken = [];
-      for (const link of markdownLinks(readme)) {
-        if (/^[a-z][a-z0-9+.-]*:/i.test(link) || link.startsWith("#") || link.startsWith("//")) {
-          continue;
-        }
-        const path = decodeURIComponent(link.split(/[?#]/)[0]);
-        const inside = posix.normalize(path.startsWith("/") ? path.slice(1) : path);
-        if (inside.startsWith("../") || inside === "..") {
-          broken.push(`${link} (leaves the package folder)`);
-        } else if (
-          !files.includes(inside) &&
-          !files.some((f) => f.startsWith(`${inside.replace(/\/$/, "")}/`))
-        ) {
-          broken.push(`${link} (not in the tarball)`);
-        }
-      }
+      const broken = brokenRelativeLinks(
+        readme,
+        (path) => files.includes(path) || files.some((f) => f.startsWith(`${path}/`)),
+      );
       assert.deepEqual(broken, [], `use an absolute ${repository}/blob/main/… URL instead`);
     });
   }

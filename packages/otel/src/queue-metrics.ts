@@ -5,12 +5,16 @@ import type { Telemetry } from "./telemetry.js";
 
 /**
  * What {@link QueueFlowInstrumentation.observeQueues} reads: a `Queue` fits, whatever its
- * job map.
+ * job map. Of a listed job only `runAt` is read, so the type asks for nothing more: a job
+ * whose handler returns nothing (`result: void`) is not a `JobRecord`, whose result is JSON.
  */
 export interface ObservableQueue {
   readonly name: string;
   counts(): Promise<JobCounts>;
-  listJobs(state: JobState, options: { limit: number }): Promise<{ jobs: JobRecord[] }>;
+  listJobs(
+    state: JobState,
+    options: { limit: number },
+  ): Promise<{ jobs: Pick<JobRecord, "runAt">[] }>;
 }
 
 interface Snapshot {

@@ -153,6 +153,28 @@ describe("metrics", () => {
     expect(countsCalls).toBe(2);
   });
 
+  // A Queue passed as it is: the type check fails if ObservableQueue asks for more than a
+  // Queue of handlers that return nothing gives (a `result: void` is not JSON).
+  it("observes a Queue whose jobs return nothing, as it is", async () => {
+    const metrics = memoryMetrics();
+    const otel = createInstrumentation({ meterProvider: metrics.provider });
+    const name = freshQueue();
+    // biome-ignore lint/suspicious/noConfusingVoidType: what users write for "returns nothing"
+    const queue = new Queue<{ ping: { payload: null; result: void } }>(name, {
+      adapter: new MemoryAdapter(),
+    });
+    await queue.add("ping", null);
+    const stop = otel.observeQueues([queue]);
+    const m = await metrics.collect();
+    stop();
+    const waiting = m("queueflow.queue.jobs").find(
+      (p) =>
+        p.attributes["messaging.destination.name"] === name &&
+        p.attributes["queueflow.job.state"] === "waiting",
+    );
+    expect(waiting?.value).toBe(1);
+  });
+
   it("reports worker running and concurrency gauges, summed per queue", async () => {
     const metrics = memoryMetrics();
     const otel = createInstrumentation({ meterProvider: metrics.provider });

@@ -1,0 +1,1 @@
+export { MapAdapter } from "./map-adapter.js";
