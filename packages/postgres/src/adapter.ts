@@ -114,6 +114,10 @@ const MAX_ENQUEUE_ROUNDS = 5;
 const MAX_RACE_ROUNDS = 3;
 /** Runs of a statement the server rolled back to break a deadlock, before giving up. */
 const CONFLICT_ATTEMPTS = 4;
+/** SQLSTATE of an insert whose key is taken. */
+const UNIQUE_VIOLATION = "23505";
+/** Plain batches that skip the plain insert after one met a taken id (see `enqueuePlain`). */
+const TAKEN_ID_MEMORY = 100;
 /** Idle group rows deleted per recoverStalled call (one bounded statement). */
 const PRUNE_GROUPS_LIMIT = 1000;
 
@@ -153,6 +157,8 @@ export class PostgresAdapter implements StorageAdapter {
     held: new Set(),
     skipRetry: new Map(),
   };
+  /** Plain batches left to start with the conflict-safe statement (see enqueuePlain). */
+  private takenIdBatches = 0;
   /** Per queue, the listener's mark when its latest claim was sent (see waitForWork). */
   private readonly claimMarks = new Map<string, string | null>();
   private connecting: Promise<void> | null = null;
@@ -231,13 +237,7 @@ export class PostgresAdapter implements StorageAdapter {
         const encoded = encodeNewJobs(batch);
         // Fresh copies of what was stored (the records must not alias the caller's objects).
         const sent = JSON.parse(encoded) as NewJobParam[];
-        const rows = await this.run<PlainEnqueueRow>(
-          sent.length === 1
-            ? q.enqueueOnePlainJob(this.s, sent[0]!)
-            : q.enqueuePlainJobs(this.s, encoded),
-          "enqueue",
-          client,
-        );
+        const rows = await this.enqueuePlain(sent, encoded, client);
         const key = (ord: number) => `${sent[ord]!.queue}\u0000${sent[ord]!.id}`;
         const created = new Map<string, JobRecord>();
         for (const row of rows) {
@@ -279,6 +279,35 @@ export class PostgresAdapter implements StorageAdapter {
       );
     }
     return results as EnqueueResult[];
+  }
+
+  /**
+   * A plain batch tries a plain insert first, outside a caller's transaction (where a failed
+   * statement would abort it), and re-runs with `on conflict do nothing` when an id was taken.
+   * After such a re-run the next {@link TAKEN_ID_MEMORY} batches start with the conflict-safe
+   * statement: a caller that reuses its own ids (idempotent adds) pays one failed statement per
+   * that many batches, not one per batch.
+   */
+  private async enqueuePlain(
+    sent: NewJobParam[],
+    encoded: string,
+    client: Queryable | undefined,
+  ): Promise<PlainEnqueueRow[]> {
+    const statement = (conflicts: q.IdConflicts) =>
+      sent.length === 1
+        ? q.enqueueOnePlainJob(this.s, sent[0]!, conflicts)
+        : q.enqueuePlainJobs(this.s, encoded, conflicts);
+    if (client === undefined && this.takenIdBatches === 0) {
+      try {
+        return await this.run<PlainEnqueueRow>(statement("fail"), "enqueue");
+      } catch (err) {
+        if ((err as { code?: unknown } | null)?.code !== UNIQUE_VIOLATION) throw err;
+        this.takenIdBatches = TAKEN_ID_MEMORY;
+      }
+    } else if (this.takenIdBatches > 0) {
+      this.takenIdBatches--;
+    }
+    return this.run<PlainEnqueueRow>(statement("skip"), "enqueue", client);
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {

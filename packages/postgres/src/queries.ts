@@ -4,6 +4,7 @@ export type { ClaimParams } from "./queries/claim.js";
 export { claimJobs, claimPlainJobs, hasClaimableWork } from "./queries/claim.js";
 export type { CleanParams, RetryParams } from "./queries/dead-letters.js";
 export { cleanJobs, deadLetterStats, retryJobs } from "./queries/dead-letters.js";
+export type { IdConflicts } from "./queries/enqueue.js";
 export { enqueueJobs, enqueueOnePlainJob, enqueuePlainJobs } from "./queries/enqueue.js";
 export { claimGroupedJobs } from "./queries/group-claim.js";
 export { pruneIdleGroups } from "./queries/groups.js";

@@ -57,6 +57,42 @@ describe("round trips", () => {
   });
 });
 
+describe("plain enqueue", () => {
+  const names = (spy: { mock: { calls: unknown[][] } }) =>
+    spy.mock.calls.map((call) =>
+      (call[0] as { name?: string }).name?.replace(/^qf_/, "").replace(`_${schema}`, ""),
+    );
+
+  it("inserts new ids without on conflict, and re-runs a batch whose id was taken", async () => {
+    const queue = uniqueQueue("optimistic");
+    const fresh = new PostgresAdapter({ connection: pool, schema });
+    const spy = vi.spyOn(pool, "query");
+    try {
+      const first = await fresh.enqueue([newJob(queue, { id: "a" }), newJob(queue, { id: "b" })]);
+      expect(first.map((r) => r.created)).toEqual([true, true]);
+      expect(names(spy)).toEqual(["enqueue_plain_new"]);
+
+      // "b" is taken: the plain insert fails and inserts nothing, the re-run skips "b".
+      spy.mockClear();
+      const second = await fresh.enqueue([newJob(queue, { id: "c" }), newJob(queue, { id: "b" })]);
+      expect(second.map((r) => [r.job.id, r.created])).toEqual([
+        ["c", true],
+        ["b", false],
+      ]);
+      expect(names(spy)).toEqual(["enqueue_plain_new", "enqueue_plain"]);
+
+      // Ids were taken lately: the next batches go straight to the conflict-safe statement.
+      spy.mockClear();
+      await fresh.enqueue([newJob(queue, { id: "d" })]);
+      expect(names(spy)).toEqual(["enqueue_one"]);
+      expect((await fresh.counts(queue)).waiting).toBe(4);
+    } finally {
+      spy.mockRestore();
+      await fresh.close();
+    }
+  });
+});
+
 describe("wake-up", () => {
   const claim = (queue: string) =>
     adapter.claim({ queue, workerId: "w", limit: 10, leaseMs: 30_000, priorityRange: null });
@@ -101,11 +137,11 @@ describe("wake-up", () => {
       const pending = wait(queue, 60_000);
       await adapter.enqueue([newJob(queue)]);
       expect(await endsWithin(pending, 20_000)).toBe("woke");
-      expect(sent(spy)).toEqual(["qf_enqueue_one"]);
+      expect(sent(spy)).toEqual(["qf_enqueue_one_new"]);
       // That notification came after the latest claim, so the next wait cannot trust the
       // claim's snapshot: it looks, and finds the job.
       expect(await endsWithin(wait(queue, 60_000), 20_000)).toBe("woke");
-      expect(sent(spy)).toEqual(["qf_enqueue_one", "qf_has_work"]);
+      expect(sent(spy)).toEqual(["qf_enqueue_one_new", "qf_has_work"]);
     } finally {
       spy.mockRestore();
     }
@@ -133,24 +169,28 @@ describe("plain enqueue", () => {
 describe("one-job enqueue", () => {
   it("adds a single job with the one-job statement, and returns a taken id's stored job", async () => {
     const queue = uniqueQueue("one-enqueue");
+    // Its own adapter: whether ids were taken lately (see "plain enqueue") is per adapter.
+    const fresh = new PostgresAdapter({ connection: pool, schema });
     const spy = vi.spyOn(pool, "query");
     try {
       const job = newJob(queue, { payload: { n: [1, "x"] }, metadata: { m: 1 }, delayMs: 5_000 });
-      const [added] = await adapter.enqueue([job]);
+      const [added] = await fresh.enqueue([job]);
       expect(added!.created).toBe(true);
-      expect(added!.job).toEqual(await adapter.getJob(queue, job.id));
+      expect(added!.job).toEqual(await fresh.getJob(queue, job.id));
       expect(added!.job.state).toBe("delayed");
-      const [again] = await adapter.enqueue([{ ...job, payload: "other" }]);
+      const [again] = await fresh.enqueue([{ ...job, payload: "other" }]);
       expect(again).toEqual({ created: false, job: added!.job });
       const names = spy.mock.calls.map(([statement]) =>
         (statement as unknown as { name: string }).name.replace(`_${schema}`, ""),
       );
       expect(names.filter((n) => n.startsWith("qf_enqueue"))).toEqual([
-        "qf_enqueue_one",
+        "qf_enqueue_one_new",
+        "qf_enqueue_one_new",
         "qf_enqueue_one",
       ]);
     } finally {
       spy.mockRestore();
+      await fresh.close();
     }
   });
 });

@@ -180,6 +180,15 @@ order by i.ord, m.rank, m.created_at desc, m.id`,
 }
 
 /**
+ * How a plain enqueue meets an id that is taken: `skip` (`on conflict do nothing`: the job
+ * resolves to the stored one) or `fail` (a plain insert, which raises unique_violation, 23505,
+ * and inserts nothing). A speculative insert (what `on conflict` runs) costs about a quarter
+ * more than a plain one, and a batch of core's own ids never conflicts: the adapter tries
+ * `fail` first and re-runs the batch with `skip` when it raised.
+ */
+export type IdConflicts = "skip" | "fail";
+
+/**
  * The enqueue of a batch without dedup keys or groups (the common add): one insert, with
  * none of {@link enqueueJobs}' dedup machinery (no debounce update, which fired the jobs
  * update trigger on every add, no throttle probe, no candidate matching and sort). A created
@@ -190,9 +199,9 @@ order by i.ord, m.rank, m.created_at desc, m.id`,
  * neither (`id` null: the adapter re-runs those jobs). Waiting jobs notify the channel; an ungrouped add to a grouped
  * queue announces its lane, as in {@link enqueueJobs}.
  */
-export function enqueuePlainJobs(s: Schema, jobs: string): Statement {
+export function enqueuePlainJobs(s: Schema, jobs: string, conflicts: IdConflicts): Statement {
   return {
-    name: statementName(s, "enqueue_plain"),
+    name: statementName(s, conflicts === "skip" ? "enqueue_plain" : "enqueue_plain_new"),
     text: `
 with ${CLOCK_CTE},
 input as materialized (
@@ -210,7 +219,7 @@ inserted as (
     c.now, coalesce(i.run_at, c.now + i.delay_ms)
   from input i cross join clock c
   order by i.ord
-  on conflict do nothing
+  ${conflicts === "skip" ? "on conflict do nothing" : ""}
   returning j.queue, j.id, j.state, j.created_at, j.run_at, j.grp
 ),
 ${announceLane(s, "inserted")},
@@ -238,9 +247,9 @@ left join lateral (
  * server (the producer of a job a waiting worker starts) it answered in ~1.1 ms where the
  * batch statement took ~1.4 ms. Same result row, with `ord` 0 and `first` true.
  */
-export function enqueueOnePlainJob(s: Schema, job: NewJobParam): Statement {
+export function enqueueOnePlainJob(s: Schema, job: NewJobParam, conflicts: IdConflicts): Statement {
   return {
-    name: statementName(s, "enqueue_one"),
+    name: statementName(s, conflicts === "skip" ? "enqueue_one" : "enqueue_one_new"),
     text: `
 with ${CLOCK_CTE},
 input as materialized (
@@ -253,7 +262,7 @@ inserted as (
     case when i.run_at > c.now then 'delayed' else 'waiting' end,
     $5::int, $6::int, $7::jsonb, $8::bigint, nullif($9::jsonb, '{}'::jsonb), c.now, i.run_at
   from input i cross join clock c
-  on conflict do nothing
+  ${conflicts === "skip" ? "on conflict do nothing" : ""}
   returning j.queue, j.id, j.state, j.created_at, j.run_at, j.grp
 ),
 ${announceLane(s, "inserted")},
