@@ -13,6 +13,8 @@ const cases: {
   body?: string;
   type?: string;
   status: number;
+  /** The error code it must carry, where the case is about which one. */
+  code?: string;
 }[] = [
   {
     what: "malformed JSON",
@@ -310,6 +312,17 @@ const cases: {
     }),
     status: 400,
   },
+  ...["Mars/Olympus", "Foo", "Etc/GMT+99", "Europe/Paris_X"].map((timezone) => ({
+    what: `schedule in the unknown time zone ${timezone}`,
+    method: "PUT",
+    path: "/api/queues/maintenance/schedules/s1",
+    body: JSON.stringify({
+      when: { cron: "0 2 * * *", timezone },
+      job: { name: "cleanup.run", payload: {} },
+    }),
+    status: 400,
+    code: "QF_INVALID_ARGUMENT",
+  })),
   {
     what: "schedule firing too often",
     method: "PUT",
@@ -561,6 +574,7 @@ describe.each<StoreKind>(["memory", "redis"])("bad input on the %s store", (kind
     const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
     expect(res.status, JSON.stringify(body)).toBe(c.status);
     expect(typeof body.error?.code).toBe("string");
+    if (c.code !== undefined) expect(body.error?.code).toBe(c.code);
     expect(typeof body.error?.message).toBe("string");
     expect(await snapshot(stack)).toBe(before);
   });
