@@ -172,8 +172,10 @@ async function run(): Promise<RunResult> {
     HOST: "127.0.0.1",
     LOG_LEVEL: "warn",
     API_KEYS_ADMIN: API_KEY,
-    // The limiter still runs on every request; only its budget is out of the way.
+    // The limiters still run on every request; only their budgets are out of the way.
     RATE_LIMIT_MAX: "1000000",
+    RATE_LIMIT_JOBS_MAX: "100000000",
+    RATE_LIMIT_READ_MAX: "1000000",
     RATE_LIMIT_WINDOW_MS: "1000",
     WORKER_QUEUES: QUEUE,
     WORKER_CONCURRENCY: "50",

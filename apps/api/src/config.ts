@@ -34,9 +34,24 @@ export const apiEnvSchema = z
     API_KEYS_READ: keyList.optional(),
     API_KEYS_SUBMIT: keyList.optional(),
     API_KEYS_ADMIN: keyList.optional(),
-    RATE_LIMIT_MAX: intVar(100, 1, 1_000_000),
+    /** Per key and window: submit requests, jobs submitted, and requests of each other class. */
     RATE_LIMIT_WINDOW_MS: intVar(60_000, 1_000, 3_600_000),
+    RATE_LIMIT_MAX: intVar(100, 1, 1_000_000),
+    RATE_LIMIT_JOBS_MAX: intVar(1_000, 1, 100_000_000),
+    RATE_LIMIT_READ_MAX: intVar(600, 1, 1_000_000),
+    RATE_LIMIT_MANAGE_MAX: intVar(120, 1, 1_000_000),
+    RATE_LIMIT_BULK_MAX: intVar(10, 1, 1_000_000),
     BODY_LIMIT_BYTES: intVar(1_048_576, 1_024, 16 * 1_048_576),
+    /** The whole request, headers and body, must arrive within this. */
+    REQUEST_TIMEOUT_MS: intVar(30_000, 100, 600_000),
+    /**
+     * A socket with no traffic for this long is closed. At least 20 s so the event stream's
+     * 15 s heartbeat keeps a live stream open.
+     */
+    CONNECTION_TIMEOUT_MS: intVar(75_000, 20_000, 3_600_000),
+    /** Open event streams: in the whole process, and per key. */
+    EVENTS_MAX_STREAMS: intVar(100, 1, 100_000),
+    EVENTS_MAX_STREAMS_PER_KEY: intVar(5, 1, 100_000),
     /** A waiting job older than this with nothing running on its queue makes health degraded. */
     HEALTH_STALE_WAIT_MS: intVar(60_000, 1_000, 86_400_000),
     /** A store ping slower than this makes health degraded. */
@@ -75,8 +90,23 @@ export interface ApiConfig {
   port: number;
   host: string;
   keys: { read: string[]; submit: string[]; admin: string[] };
-  rateLimit: { max: number; windowMs: number };
+  /** Per key and window; unauthenticated requests count per client address. */
+  rateLimit: {
+    windowMs: number;
+    /** Submit requests. */
+    max: number;
+    /** Jobs submitted: a batch of 100 counts 100. */
+    jobsMax: number;
+    /** GET requests under /api, event streams included. */
+    readMax: number;
+    /** Admin requests that change one job, queue or schedule. */
+    manageMax: number;
+    /** Dead-letter bulk replay and purge, and queue clean. */
+    bulkMax: number;
+  };
   bodyLimitBytes: number;
+  timeouts: { requestMs: number; connectionMs: number };
+  streams: { max: number; maxPerKey: number };
   health: {
     staleWaitMs: number;
     slowStoreMs: number;
@@ -108,8 +138,17 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
       submit: e.API_KEYS_SUBMIT ?? [],
       admin: e.API_KEYS_ADMIN ?? [],
     },
-    rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
+    rateLimit: {
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+      max: e.RATE_LIMIT_MAX,
+      jobsMax: e.RATE_LIMIT_JOBS_MAX,
+      readMax: e.RATE_LIMIT_READ_MAX,
+      manageMax: e.RATE_LIMIT_MANAGE_MAX,
+      bulkMax: e.RATE_LIMIT_BULK_MAX,
+    },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    timeouts: { requestMs: e.REQUEST_TIMEOUT_MS, connectionMs: e.CONNECTION_TIMEOUT_MS },
+    streams: { max: e.EVENTS_MAX_STREAMS, maxPerKey: e.EVENTS_MAX_STREAMS_PER_KEY },
     health: {
       staleWaitMs: e.HEALTH_STALE_WAIT_MS,
       slowStoreMs: e.HEALTH_SLOW_STORE_MS,

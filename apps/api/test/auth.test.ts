@@ -61,6 +61,24 @@ describe("API keys", () => {
     await stack.call("/api/queues/emails/resume", { method: "POST" });
   });
 
+  it("takes the Bearer scheme in any case (RFC 7235), and nothing but a key after it", async () => {
+    for (const scheme of ["bearer", "BEARER", "Bearer", "bEaReR"]) {
+      const r = await stack.call("/api/queues", {
+        scope: "none",
+        headers: { authorization: `${scheme} ${"read-key-0123456789abcdef"}` },
+      });
+      expect(r.status, scheme).toBe(200);
+    }
+    for (const authorization of [
+      "Basic read-key-0123456789abcdef",
+      "Bearerread-key-0123456789abcdef",
+      "Bearer read-key-0123456789abcdef extra",
+    ]) {
+      const r = await stack.call("/api/queues", { scope: "none", headers: { authorization } });
+      expect(r.status, authorization).toBe(401);
+    }
+  });
+
   it("leaves probes, metrics and the docs open", async () => {
     for (const path of ["/health", "/health/live", "/health/ready", "/metrics", "/docs/json"]) {
       expect((await stack.call(path, { scope: "none" })).status).toBe(200);

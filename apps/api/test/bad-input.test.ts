@@ -13,6 +13,8 @@ const cases: {
   body?: string;
   type?: string;
   status: number;
+  /** The error code it must carry, where the case is about which one. */
+  code?: string;
 }[] = [
   {
     what: "malformed JSON",
@@ -310,6 +312,17 @@ const cases: {
     }),
     status: 400,
   },
+  ...["Mars/Olympus", "Foo", "Etc/GMT+99", "Europe/Paris_X"].map((timezone) => ({
+    what: `schedule in the unknown time zone ${timezone}`,
+    method: "PUT",
+    path: "/api/queues/maintenance/schedules/s1",
+    body: JSON.stringify({
+      when: { cron: "0 2 * * *", timezone },
+      job: { name: "cleanup.run", payload: {} },
+    }),
+    status: 400,
+    code: "QF_INVALID_ARGUMENT",
+  })),
   {
     what: "schedule firing too often",
     method: "PUT",
@@ -513,6 +526,44 @@ const cases: {
     status: 400,
   },
   { what: "unknown route", method: "GET", path: "/api/admin/shell", status: 404 },
+  {
+    what: "JSON sent as text/plain",
+    method: "POST",
+    path: "/api/queues/emails/jobs",
+    body: JSON.stringify(email),
+    type: "text/plain",
+    status: 415,
+    code: "UNSUPPORTED_MEDIA_TYPE",
+  },
+  ...["constructor", "prototype"].map((key) => ({
+    what: `a ${key} key in a payload`,
+    method: "POST",
+    path: "/api/queues/emails/jobs",
+    body: JSON.stringify({ ...email, payload: { ...email.payload, [key]: { x: 1 } } }),
+    status: 400,
+    code: "MALFORMED_BODY",
+  })),
+  ...["constructor", "prototype", "toString"].map((key) => ({
+    what: `metadata key ${key}`,
+    method: "POST",
+    path: "/api/queues/emails/jobs",
+    body: JSON.stringify({ ...email, options: { metadata: { [key]: "x" } } }),
+    status: 400,
+  })),
+  {
+    what: "path parameter over 200 characters",
+    method: "GET",
+    path: `/api/queues/emails/jobs/${"a".repeat(201)}`,
+    status: 400,
+    code: "VALIDATION_FAILED",
+  },
+  {
+    what: "bad percent-encoding in the path",
+    method: "GET",
+    path: "/api/queues/emails/jobs/%E0%A4%A",
+    status: 400,
+    code: "VALIDATION_FAILED",
+  },
 ];
 
 async function snapshot(stack: Stack): Promise<string> {
@@ -561,7 +612,23 @@ describe.each<StoreKind>(["memory", "redis"])("bad input on the %s store", (kind
     const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
     expect(res.status, JSON.stringify(body)).toBe(c.status);
     expect(typeof body.error?.code).toBe("string");
+    if (c.code !== undefined) expect(body.error?.code).toBe(c.code);
     expect(typeof body.error?.message).toBe("string");
     expect(await snapshot(stack)).toBe(before);
+  });
+
+  it("answers router errors in the API's shape, without echoing the URL", async () => {
+    for (const path of [`/api/queues/emails/jobs/${"s3cr3t".repeat(40)}`, "/api/x/%E0%A4%A"]) {
+      const res = await fetch(`${stack.url}${path}`, {
+        headers: { "x-api-key": "admin-key-0123456789abcdef" },
+      });
+      const text = await res.text();
+      expect(res.status).toBe(400);
+      expect(JSON.parse(text)).toEqual({
+        error: { code: "VALIDATION_FAILED", message: expect.any(String) },
+      });
+      expect(text).not.toMatch(/s3cr3t|%E0|FST_ERR/);
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    }
   });
 });

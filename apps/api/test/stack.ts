@@ -117,6 +117,12 @@ export async function startStack(o: {
     API_KEYS_ADMIN: KEYS.admin,
     EVENTS_POLL_MS: "100",
     WORKER_CONCURRENCY: "2",
+    // Suites send hundreds of requests a minute with one key; the limit tests set their own.
+    RATE_LIMIT_MAX: "100000",
+    RATE_LIMIT_JOBS_MAX: "1000000",
+    RATE_LIMIT_READ_MAX: "100000",
+    RATE_LIMIT_MANAGE_MAX: "100000",
+    RATE_LIMIT_BULK_MAX: "100000",
     ...o.env,
   };
   const apiConfig = { ...loadApiConfig(env), store: o.store };

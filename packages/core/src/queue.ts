@@ -380,6 +380,8 @@ export class Queue<M extends JobMap = AnyJobMap> extends TypedEmitter<QueueEvent
    * Fire a job on a cron expression (with time zone), a fixed interval, or once at a time.
    * Re-declaring the same schedule (as every deploy does) keeps its next run; changing it
    * recomputes. Workers fire schedules; each firing is added exactly once.
+   * @throws QueueFlowError `QF_INVALID_ARGUMENT` for a bad id, cron expression, time zone
+   *   (not an IANA name) or interval.
    * @example
    * await queue.schedule("nightly", { cron: "0 2 * * *", timezone: "Europe/Paris" },
    *   { name: "report.build", payload: { kind: "daily" } });

@@ -46,6 +46,31 @@ describe("buildSchedule", () => {
     );
   });
 
+  it.each([
+    "Mars/Olympus",
+    "Foo",
+    "Etc/GMT+99",
+    "Europe/Paris_X",
+    "",
+  ])("refuses the unknown time zone %j with QF_INVALID_ARGUMENT, not a RangeError", (timezone) => {
+    expect(() =>
+      buildSchedule("q", "s", { cron: "0 2 * * *", timezone }, job, 0, undefined, 1000),
+    ).toThrow(expect.objectContaining({ code: "QF_INVALID_ARGUMENT" }));
+  });
+
+  it("accepts IANA time zones and computes the first run in them", () => {
+    const built = buildSchedule(
+      "q",
+      "s",
+      { cron: "0 2 * * *", timezone: "Europe/Paris" },
+      job,
+      at("2026-01-10T12:00:00Z"),
+      undefined,
+      1000,
+    );
+    expect(built.nextRunAt).toBe(at("2026-01-11T01:00:00Z"));
+  });
+
   it("keeps the stored next run when re-declared unchanged, and recomputes when changed", () => {
     const first = buildSchedule("q", "s", { everyMs: 60_000 }, job, 1000, undefined, 1000);
     expect(first.nextRunAt).toBe(61_000);

@@ -23,9 +23,29 @@ function invalid(message: string): QueueFlowError {
   return new QueueFlowError("QF_INVALID_ARGUMENT", message);
 }
 
+/**
+ * Croner accepts any time zone string when a schedule is built and throws a RangeError only
+ * when it computes a run, which would surface as a crash in whoever asked for the next run.
+ * Intl is the zone database croner itself resolves against, so asking it here refuses exactly
+ * the zones croner would fail on.
+ */
+function checkTimezone(timezone: unknown): string {
+  if (typeof timezone !== "string" || timezone === "") {
+    throw invalid(`timezone must be an IANA time zone name such as "Europe/Paris".`);
+  }
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+  } catch {
+    throw invalid(
+      `Unknown time zone ${JSON.stringify(timezone.slice(0, 100))}: use an IANA time zone name such as "Europe/Paris" or "UTC".`,
+    );
+  }
+  return timezone;
+}
+
 function toSpec(when: ScheduleWhen): ScheduleSpec {
   if ("cron" in when) {
-    const timezone = when.timezone ?? "UTC";
+    const timezone = checkTimezone(when.timezone ?? "UTC");
     try {
       new Cron(when.cron, { timezone, paused: true });
     } catch (err) {

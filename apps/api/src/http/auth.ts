@@ -51,13 +51,15 @@ export class KeyRing {
   }
 }
 
+// RFC 7235: the scheme name is case-insensitive; RFC 6750: one or more spaces, then the token.
+const BEARER = /^bearer +(\S+) *$/i;
+
 /** The key a request presents: `x-api-key: <key>` or `authorization: Bearer <key>`. */
 export function presentedKey(request: FastifyRequest): string | undefined {
   const header = request.headers["x-api-key"];
   if (typeof header === "string" && header !== "") return header;
   const auth = request.headers.authorization;
-  if (typeof auth === "string" && auth.startsWith("Bearer ")) return auth.slice(7).trim();
-  return undefined;
+  return typeof auth === "string" ? BEARER.exec(auth)?.[1] : undefined;
 }
 
 /** An `onRequest` hook that lets a request through only with a key of at least `scope`. */
@@ -66,7 +68,11 @@ export function requireScope(ring: KeyRing, scope: Scope) {
     const key = presentedKey(request);
     if (key === undefined) {
       void reply.header("www-authenticate", 'Bearer realm="queueflow"');
-      throw new ApiError(401, "UNAUTHORIZED", "Send an API key in the x-api-key header.");
+      throw new ApiError(
+        401,
+        "UNAUTHORIZED",
+        "Send an API key in the x-api-key header or as Authorization: Bearer <key>.",
+      );
     }
     const found = ring.verify(key);
     if (!found) throw new ApiError(401, "UNAUTHORIZED", "The API key is not valid.");

@@ -1,5 +1,7 @@
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import { type ErrorCode, isQueueFlowError } from "@queueflow/core";
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 
 /** Codes the API adds to core's `QF_*` codes. Codes are API: never rename one. */
@@ -16,6 +18,10 @@ export type ApiErrorCode =
   | "BODY_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "RATE_LIMITED"
+  | "TOO_MANY_STREAMS"
+  | "REQUEST_TIMEOUT"
+  | "HEADERS_TOO_LARGE"
+  | "MALFORMED_REQUEST"
   | "INTERNAL";
 
 /** An error the API answers with: a stable code, an HTTP status, a message for people. */
@@ -111,14 +117,74 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
   };
 }
 
+function answer(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { status, body } = toErrorResponse(err);
+  if (status >= 500) request.log.error({ err }, "request failed");
+  else request.log.info({ code: body.error.code, status }, "request rejected");
+  return reply.code(status).send(body);
+}
+
+// The router's own errors: a path it cannot decode, or a parameter past maxParamLength.
+// Their messages quote the URL, which may hold a key or a payload, so the answer says what
+// was wrong without echoing it.
+const ROUTER_ERRORS: Record<string, string> = {
+  FST_ERR_BAD_URL: "The request path is not valid percent-encoding.",
+  FST_ERR_MAX_PARAM_LENGTH: "A path parameter is too long (at most 200 characters).",
+};
+
+/**
+ * Fastify's `frameworkErrors`: errors raised before routing, which skip the error handler.
+ * They get the same {@link ErrorBody} and, as no hook runs for them, the headers every
+ * answer carries.
+ */
+export function answerFrameworkError(
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  void reply.headers({ "x-content-type-options": "nosniff", "cache-control": "no-store" });
+  const message = ROUTER_ERRORS[err.code];
+  answer(message ? new ApiError(400, "VALIDATION_FAILED", message) : err, request, reply);
+}
+
+// What Node reports on a connection before Fastify has a request for it.
+const CLIENT_ERRORS: Record<string, { status: number; code: ApiErrorCode; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    code: "REQUEST_TIMEOUT",
+    message: "The request did not arrive within REQUEST_TIMEOUT_MS; send it faster.",
+  },
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    code: "HEADERS_TOO_LARGE",
+    message: "The request headers are too large.",
+  },
+};
+
+/**
+ * Fastify's `clientErrorHandler`: the connection's request timed out or is not HTTP. The
+ * socket is answered with an {@link ErrorBody} (best effort: it may be gone) and destroyed.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const known = err.code === undefined ? undefined : CLIENT_ERRORS[err.code];
+  const { status, code, message } = known ?? {
+    status: 400,
+    code: "MALFORMED_REQUEST" as const,
+    message: "The request is not valid HTTP.",
+  };
+  if (socket.writable) {
+    const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
 /** Answer every error, including unknown routes, with an {@link ErrorBody}. */
 export function installErrorHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((err, request, reply) => {
-    const { status, body } = toErrorResponse(err);
-    if (status >= 500) request.log.error({ err }, "request failed");
-    else request.log.info({ code: body.error.code, status }, "request rejected");
-    return reply.code(status).send(body);
-  });
+  app.setErrorHandler(answer);
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({
       error: {

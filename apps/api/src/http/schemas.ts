@@ -40,11 +40,23 @@ export const errorBody = z.object({
   }),
 });
 
+/** Every /api route takes a key in either header; the document declares both. */
+export const SECURITY: { [scheme: string]: string[] }[] = [{ apiKey: [] }, { bearer: [] }];
+
+/**
+ * Errors any /api route can answer: a bad path or query (400, from the router too), no key or
+ * a bad one (401), too small a scope (403), its rate limit (429).
+ */
+const COMMON_ERRORS = [400, 401, 403, 429];
+
+/** Errors of a route that reads a body, whether it declares one or not: too large, not JSON. */
+export const BODY_ERRORS = [413, 415];
+
 /**
  * Response schemas of a route: its success body under `2xx` (a zod schema, or a non-JSON
- * `content` description such as the event stream's), and each listed error status as an
- * {@link errorBody}. They feed the OpenAPI document, and the serializer checks every answer
- * against them.
+ * `content` description such as the event stream's), and the common and listed error statuses
+ * as an {@link errorBody}. They feed the OpenAPI document, and the serializer checks every
+ * answer against them.
  */
 export function responses<S extends z.ZodType | { description: string; content: object }>(
   success: S,
@@ -52,6 +64,6 @@ export function responses<S extends z.ZodType | { description: string; content: 
 ) {
   return {
     "2xx": success,
-    ...Object.fromEntries(statuses.map((s) => [s, errorBody])),
+    ...Object.fromEntries([...COMMON_ERRORS, ...statuses].map((s) => [s, errorBody])),
   } as Record<"2xx", S> & Record<number, typeof errorBody>;
 }

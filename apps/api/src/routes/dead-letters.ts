@@ -12,7 +12,7 @@ import {
   purgeResponse,
   replayResponse,
 } from "../http/responses.js";
-import { jobParams, queueList, responses } from "../http/schemas.js";
+import { BODY_ERRORS, jobParams, queueList, responses, SECURITY } from "../http/schemas.js";
 
 // Every filter field is a typed value held to a small alphabet, so nothing shaped like a
 // store operator ({"$ne": …}, `[$gt]=` in a query) or a query fragment reaches a store.
@@ -30,14 +30,14 @@ const bodyTime = z.union([
   z.number().int().min(0).max(MAX_TIME_MS),
   z.iso.datetime({ offset: true }).transform((v) => Date.parse(v)),
 ]);
-/** The same in a query string: digits, or an ISO 8601 date-time with an offset. */
-const queryTime = z.union([
-  z
-    .string()
-    .regex(/^\d{1,16}$/, "ms since the epoch")
-    .transform(Number),
-  z.iso.datetime({ offset: true }).transform((v) => Date.parse(v)),
-]);
+/**
+ * The same in a query string: digits, or an ISO 8601 date-time with an offset. One transform
+ * over a union of plain strings: a union of transforms has no input schema to document, and
+ * came out of the OpenAPI document as an empty `anyOf`.
+ */
+const queryTime = z
+  .union([z.string().regex(/^\d{1,16}$/, "ms since the epoch"), z.iso.datetime({ offset: true })])
+  .transform((v) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v)));
 const bodyCount = z.number().int().min(0).max(1_000);
 const queryCount = z
   .string()
@@ -120,8 +120,9 @@ const ERRORS = [400, 401, 403, 404, 413, 422];
 export const deadLetterRoutes =
   (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
-    const read = ctx.auth("read");
-    const admin = ctx.auth("admin");
+    const read = ctx.guard("read");
+    const admin = ctx.guard("admin");
+    const bulk = ctx.guard("admin", "bulk");
     const dlq = ctx.deadLetters;
 
     const patch = z
@@ -149,7 +150,7 @@ export const deadLetterRoutes =
           summary: "List dead jobs with their error history, a page at a time",
           description:
             "Queue by queue in catalog order, oldest death first. Filters: queue (comma-separated), name, errorClass and errorName (of the latest error), failedAfter (inclusive) and failedBefore (exclusive) as ms since the epoch or ISO 8601, minAttempts/maxAttempts. nextCursor is only valid with the same filters.",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           querystring: listQuery,
           response: responses(deadLetterPage, ...ERRORS),
         },
@@ -173,7 +174,7 @@ export const deadLetterRoutes =
           tags: ["dead letters"],
           summary: "Dead-letter totals by queue, job type, error class and error name, and ages",
           description: "Computed by the store from its counters: no dead job is read.",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           response: responses(deadLetterStats, ...ERRORS),
         },
       },
@@ -187,7 +188,7 @@ export const deadLetterRoutes =
         schema: {
           tags: ["dead letters"],
           summary: "One dead job with its error history",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: jobParams,
           response: responses(deadLetterResponse, ...ERRORS),
         },
@@ -210,13 +211,13 @@ export const deadLetterRoutes =
     app.post(
       "/dead-letters/replay",
       {
-        onRequest: admin,
+        onRequest: bulk,
         schema: {
           tags: ["dead letters"],
           summary: "Replay the dead jobs matching a filter, optionally with a JSON merge patch",
           description:
             "filter is required ({} matches every dead job). Only jobs that died at or before asOf (a store time in ms; default: now) are replayed, and the answer says which asOf it used: send the same request again with that asOf (an HTTP retry) and nothing is replayed twice. The patch (RFC 7396) is merged into each payload, which must then pass its job type's schema, or the job stays dead and is listed under failed. At most maxJobs jobs are looked at; continue with nextCursor and the same filter and asOf.",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           body: z.strictObject({
             filter: filterBody,
             patch: patch.optional(),
@@ -225,7 +226,7 @@ export const deadLetterRoutes =
             maxJobs: z.number().int().min(1).max(10_000).default(1_000),
             cursor: cursor.optional(),
           }),
-          response: responses(replayResponse, ...ERRORS),
+          response: responses(replayResponse, ...ERRORS, ...BODY_ERRORS),
         },
       },
       async (request) => {
@@ -251,7 +252,7 @@ export const deadLetterRoutes =
           summary: "Replay one dead job, optionally with a JSON merge patch",
           description:
             "Body optional. Idempotent with asOf as for the bulk replay: a job already replayed is reported under skipped (not_dead, or failed_after_as_of when it died again), not run again. A patched payload its job type's schema refuses is a 422 and the job stays dead.",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: jobParams,
           body: z
             .strictObject({
@@ -260,7 +261,7 @@ export const deadLetterRoutes =
               maxAttempts: z.number().int().min(1).max(25).optional(),
             })
             .nullish(),
-          response: responses(replayResponse, ...ERRORS),
+          response: responses(replayResponse, ...ERRORS, ...BODY_ERRORS),
         },
       },
       async (request) => {
@@ -292,19 +293,19 @@ export const deadLetterRoutes =
     app.post(
       "/dead-letters/purge",
       {
-        onRequest: admin,
+        onRequest: bulk,
         schema: {
           tags: ["dead letters"],
           summary: "Delete the dead jobs matching a filter",
           description:
             "filter is required ({} matches every dead job). Deletes only jobs that died at or before asOf (default: now), at most maxJobs per call (stoppedBy says max_jobs when more are left). Safe to repeat.",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           body: z.strictObject({
             filter: filterBody,
             asOf: asOf.optional(),
             maxJobs: z.number().int().min(1).max(100_000).default(10_000),
           }),
-          response: responses(purgeResponse, ...ERRORS),
+          response: responses(purgeResponse, ...ERRORS, ...BODY_ERRORS),
         },
       },
       async (request) => {

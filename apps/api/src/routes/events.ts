@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { ApiContext } from "../context.js";
 import { ApiError } from "../http/errors.js";
 import { eventStream } from "../http/responses.js";
-import { jobIdPattern, queueList, responses } from "../http/schemas.js";
+import { jobIdPattern, queueList, responses, SECURITY } from "../http/schemas.js";
 
 const HEARTBEAT_MS = 15_000;
 
@@ -33,15 +33,15 @@ export const eventRoutes =
     app.get(
       "/events",
       {
-        onRequest: ctx.auth("read"),
+        onRequest: ctx.guard("read"),
         schema: {
           tags: ["events"],
           summary: "Live job and queue events (text/event-stream)",
           description:
-            "Events: job:added, queue:paused, queue:resumed and, for workers in this process, job:active, job:progress, job:completed, job:failed, job:retrying, job:dead; from the store every EVENTS_POLL_MS (so changes made by any process show): queue:counts for each watched queue and job:state for each job named in `job` (which needs exactly one `queue`). Each event's data is JSON: { type, queue, jobId?, at, data }.",
-          security: [{ apiKey: [] }],
+            "Events: job:added, queue:paused, queue:resumed and, for workers in this process, job:active, job:progress, job:completed, job:failed, job:retrying, job:dead; from the store every EVENTS_POLL_MS (so changes made by any process show): queue:counts for each watched queue and job:state for each job named in `job` (which needs exactly one `queue`). Each event's data is JSON: { type, queue, jobId?, at, data }. At most EVENTS_MAX_STREAMS_PER_KEY streams per key and EVENTS_MAX_STREAMS in all are open at once (429 TOO_MANY_STREAMS past either).",
+          security: SECURITY,
           querystring: query,
-          response: responses(eventStream, 400, 401, 403, 404),
+          response: responses(eventStream, 404),
         },
       },
       async (request, reply) => {
@@ -51,11 +51,13 @@ export const eventRoutes =
         if (ids && queues?.length !== 1) {
           throw new ApiError(400, "VALIDATION_FAILED", "`job` needs exactly one `queue`.");
         }
+        const release = ctx.streams.take(ctx.requesterOf(request));
         reply.hijack();
         const res = reply.raw;
+        // Hijacked: only headers already on the raw response (helmet's) go out with these.
         res.writeHead(200, {
           "content-type": "text/event-stream; charset=utf-8",
-          "cache-control": "no-cache, no-transform",
+          "cache-control": "no-store, no-transform",
           connection: "keep-alive",
           "x-accel-buffering": "no",
         });
@@ -76,6 +78,7 @@ export const eventRoutes =
         const end = () => {
           clearInterval(heartbeat);
           unsubscribe();
+          release();
           open.delete(end);
           if (!res.writableEnded) res.end();
         };

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiContext } from "../context.js";
 import { jobTypeList } from "../http/responses.js";
-import { responses } from "../http/schemas.js";
+import { responses, SECURITY } from "../http/schemas.js";
 
 // Computed once: the catalog does not change while the process runs.
 const catalog = JOB_TYPES.map((t) => ({
@@ -22,12 +22,12 @@ export const jobTypeRoutes =
     app.get(
       "/job-types",
       {
-        onRequest: ctx.auth("read"),
+        onRequest: ctx.guard("read"),
         schema: {
           tags: ["jobs"],
           summary: "The job types, their queues, defaults and payload JSON Schemas",
-          security: [{ apiKey: [] }],
-          response: responses(jobTypeList, 401, 403),
+          security: SECURITY,
+          response: responses(jobTypeList),
         },
       },
       async () => ({ jobTypes: catalog }),

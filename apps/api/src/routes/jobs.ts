@@ -11,7 +11,14 @@ import {
   removedResponse,
   retryResponse,
 } from "../http/responses.js";
-import { jobParams, jobStates, queueParam, responses } from "../http/schemas.js";
+import {
+  BODY_ERRORS,
+  jobParams,
+  jobStates,
+  queueParam,
+  responses,
+  SECURITY,
+} from "../http/schemas.js";
 
 const listQuery = z.strictObject({
   state: jobStates.default("waiting"),
@@ -33,8 +40,8 @@ const ERRORS = [400, 401, 403, 404, 409];
 export const jobRoutes =
   (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
-    const read = ctx.auth("read");
-    const admin = ctx.auth("admin");
+    const read = ctx.guard("read");
+    const admin = ctx.guard("admin");
 
     app.get(
       "/queues/:queue/jobs",
@@ -43,7 +50,7 @@ export const jobRoutes =
         schema: {
           tags: ["jobs"],
           summary: "List jobs in a state, oldest first, a page at a time",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: queueParam,
           querystring: listQuery,
           response: responses(jobPage, ...ERRORS),
@@ -67,7 +74,7 @@ export const jobRoutes =
         schema: {
           tags: ["jobs"],
           summary: "Get a job with its attempts and error history",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: jobParams,
           response: responses(jobResponse, ...ERRORS),
         },
@@ -89,9 +96,9 @@ export const jobRoutes =
           summary: "Run a dead or cancelled job again",
           description:
             "No payload patch: a patched payload would skip the job type's validation, so fix the cause and resubmit instead.",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: jobParams,
-          response: responses(retryResponse, ...ERRORS),
+          response: responses(retryResponse, ...ERRORS, ...BODY_ERRORS),
         },
       },
       async (request) => {
@@ -120,9 +127,9 @@ export const jobRoutes =
           summary: "Cancel a job that has not finished",
           description:
             "A running job's handler sees its signal abort at the worker's next heartbeat.",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: jobParams,
-          response: responses(cancelResponse, ...ERRORS),
+          response: responses(cancelResponse, ...ERRORS, ...BODY_ERRORS),
         },
       },
       async (request) => {
@@ -139,9 +146,9 @@ export const jobRoutes =
         schema: {
           tags: ["jobs"],
           summary: "Make a delayed job due now",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: jobParams,
-          response: responses(promoteResponse, ...ERRORS),
+          response: responses(promoteResponse, ...ERRORS, ...BODY_ERRORS),
         },
       },
       async (request) => {
@@ -163,9 +170,9 @@ export const jobRoutes =
         schema: {
           tags: ["jobs"],
           summary: "Remove a job that is not running",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: jobParams,
-          response: responses(removedResponse, ...ERRORS),
+          response: responses(removedResponse, ...ERRORS, ...BODY_ERRORS),
         },
       },
       async (request) => {

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiContext } from "../context.js";
 import { cleanResponse, pausedResponse, queueList, queueSummary } from "../http/responses.js";
-import { queueParam, responses } from "../http/schemas.js";
+import { BODY_ERRORS, queueParam, responses, SECURITY } from "../http/schemas.js";
 
 const ERRORS = [400, 401, 403, 404];
 
@@ -22,8 +22,8 @@ const cleanBody = z.strictObject({
 export const queueRoutes =
   (ctx: ApiContext): FastifyPluginAsyncZod =>
   async (app) => {
-    const read = ctx.auth("read");
-    const admin = ctx.auth("admin");
+    const read = ctx.guard("read");
+    const admin = ctx.guard("admin");
 
     async function summary(queue: Queue) {
       const [counts, paused] = await Promise.all([queue.counts(), queue.isPaused()]);
@@ -45,7 +45,7 @@ export const queueRoutes =
           summary: "Every queue with its counts per state and throughput",
           description:
             "throughput is completions per second over the last minute of reads, from the store's counts (every host's workers); null until two reads a second apart.",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           response: responses(queueList, ...ERRORS),
         },
       },
@@ -59,7 +59,7 @@ export const queueRoutes =
         schema: {
           tags: ["queues"],
           summary: "One queue's counts per state and throughput",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: queueParam,
           response: responses(queueSummary, ...ERRORS),
         },
@@ -78,9 +78,9 @@ export const queueRoutes =
               action === "pause"
                 ? "Stop claims on every worker of the queue (adds still go through)"
                 : "Let workers claim again",
-            security: [{ apiKey: [] }],
+            security: SECURITY,
             params: queueParam,
-            response: responses(pausedResponse, ...ERRORS),
+            response: responses(pausedResponse, ...ERRORS, ...BODY_ERRORS),
           },
         },
         async (request) => {
@@ -94,14 +94,14 @@ export const queueRoutes =
     app.post(
       "/queues/:queue/clean",
       {
-        onRequest: admin,
+        onRequest: ctx.guard("admin", "bulk"),
         schema: {
           tags: ["queues"],
           summary: "Delete finished jobs older than an age, at most `limit` per call",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: queueParam,
           body: cleanBody,
-          response: responses(cleanResponse, ...ERRORS),
+          response: responses(cleanResponse, ...ERRORS, ...BODY_ERRORS),
         },
       },
       async (request) => {

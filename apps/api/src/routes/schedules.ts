@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { ApiContext } from "../context.js";
 import { ApiError } from "../http/errors.js";
 import { removedResponse, scheduleList, scheduleResponse } from "../http/responses.js";
-import { queueParam, responses, scheduleParams } from "../http/schemas.js";
+import { BODY_ERRORS, queueParam, responses, SECURITY, scheduleParams } from "../http/schemas.js";
 
 const when = z.union([
   z.strictObject({
@@ -55,11 +55,11 @@ export const scheduleRoutes =
     app.get(
       "/queues/:queue/schedules",
       {
-        onRequest: ctx.auth("read"),
+        onRequest: ctx.guard("read"),
         schema: {
           tags: ["schedules"],
           summary: "List a queue's schedules",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: queueParam,
           response: responses(scheduleList, ...ERRORS),
         },
@@ -72,16 +72,16 @@ export const scheduleRoutes =
     app.put(
       "/queues/:queue/schedules/:id",
       {
-        onRequest: ctx.auth("admin"),
+        onRequest: ctx.guard("admin"),
         schema: {
           tags: ["schedules"],
           summary: "Create or replace a schedule",
           description:
             "Re-declaring an unchanged schedule keeps its next run; the payload is validated like a submit.",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: scheduleParams,
           body: scheduleBody,
-          response: responses(scheduleResponse, ...ERRORS),
+          response: responses(scheduleResponse, ...ERRORS, ...BODY_ERRORS),
         },
       },
       async (request, reply) => {
@@ -115,13 +115,13 @@ export const scheduleRoutes =
     app.delete(
       "/queues/:queue/schedules/:id",
       {
-        onRequest: ctx.auth("admin"),
+        onRequest: ctx.guard("admin"),
         schema: {
           tags: ["schedules"],
           summary: "Delete a schedule",
-          security: [{ apiKey: [] }],
+          security: SECURITY,
           params: scheduleParams,
-          response: responses(removedResponse, ...ERRORS),
+          response: responses(removedResponse, ...ERRORS, ...BODY_ERRORS),
         },
       },
       async (request) => {

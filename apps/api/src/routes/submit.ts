@@ -6,11 +6,18 @@ import type { ApiContext } from "../context.js";
 import { ApiError } from "../http/errors.js";
 import { jobView } from "../http/job-view.js";
 import { submitResponse } from "../http/responses.js";
-import { queueParam, responses } from "../http/schemas.js";
+import { BODY_ERRORS, queueParam, responses, SECURITY } from "../http/schemas.js";
 
 // A caller-chosen id may not contain ":", which schedule firings' ids use: a client could
 // otherwise take a future firing's id and make that firing a no-op.
 const callerId = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "use 1-128 of A-Z a-z 0-9 _ . -");
+
+// Workers read metadata as a plain object (`metadata.traceparent`): a key such as toString
+// or hasOwnProperty would shadow the method it names.
+const metadataKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+  .refine((key) => !(key in Object.prototype), "a metadata key may not name an Object method");
 
 const jobOptions = z.strictObject({
   priority: z
@@ -43,7 +50,7 @@ const jobOptions = z.strictObject({
   dedupKey: callerId.optional(),
   jobId: callerId.optional(),
   metadata: z
-    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.string().max(512))
+    .record(metadataKey, z.string().max(512))
     .refine((m) => Object.keys(m).length <= 16, "at most 16 metadata entries")
     .optional(),
 });
@@ -77,17 +84,16 @@ export const submitRoutes =
     app.post(
       "/queues/:queue/jobs",
       {
-        onRequest: ctx.auth("submit"),
-        config: { rateLimit: ctx.submitRateLimit },
+        onRequest: ctx.guard("submit"),
         schema: {
           tags: ["jobs"],
           summary: "Submit a job or a batch of up to 100",
           description:
-            "The payload is validated against the job type's schema (GET /api/job-types) before anything is stored; a batch is stored all or nothing. Answers 201 when created, 200 when a jobId or dedupKey matched an existing job.",
-          security: [{ apiKey: [] }],
+            "The payload is validated against the job type's schema (GET /api/job-types) before anything is stored; a batch is stored all or nothing. Answers 201 when created, 200 when a jobId or dedupKey matched an existing job. Rate-limited per key in requests (RATE_LIMIT_MAX) and in jobs (RATE_LIMIT_JOBS_MAX: a batch of 100 counts 100, and one that does not fit is refused whole).",
+          security: SECURITY,
           params: queueParam,
           body: submitBody,
-          response: responses(submitResponse, 400, 401, 403, 404, 413, 422, 429),
+          response: responses(submitResponse, 404, 422, ...BODY_ERRORS),
         },
       },
       async (request, reply) => {
@@ -104,6 +110,7 @@ export const submitRoutes =
             );
           }
         }
+        await ctx.jobBudget.charge(ctx.requesterOf(request), inputs.length, reply);
         const results = await queue.addBulk(
           inputs.map(
             (input) =>
