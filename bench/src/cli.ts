@@ -1,6 +1,7 @@
 /**
  * pnpm bench [--quick] [--stores memory,redis,postgres,mongo]
- *            [--peers BullMQ,pg-boss,graphile-worker,Agenda] [--extras multiproc,growth]
+ *            [--peers BullMQ,pg-boss,graphile-worker,Sidequest,Agenda]
+ *            [--extras multiproc,growth]
  *            [--jobs N] [--runs N] [--out DIR]
  * Memory: QueueFlow alone (results/memory.md). Redis and PostgreSQL: QueueFlow against its peers
  * on the same server in the same run (results/latest.md, latest.json, throughput.svg). MongoDB:

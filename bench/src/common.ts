@@ -39,6 +39,12 @@ export interface Session {
    * have them.
    */
   afterFill?(): Promise<void>;
+  /**
+   * Start-up a worker of this library needs before it processes anything (an engine to boot,
+   * worker threads to load), run before the clock starts; `work()` then only sets it going.
+   * Left out by libraries whose `work()` is that cheap already; `work()` does it if not done.
+   */
+  prepareWork?(concurrency: number): Promise<void>;
   /** Start one worker; `onStart` runs at handler start with the job's payload. */
   work(concurrency: number, onStart?: (payload: unknown) => void): Promise<WorkerHandle>;
   /** Jobs of this session the store holds as done (completed, or deleted once completed). */

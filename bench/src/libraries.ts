@@ -4,6 +4,7 @@ import { agendaLibrary } from "./peers/agenda.js";
 import { bullmqLibrary } from "./peers/bullmq.js";
 import { graphileWorkerLibrary } from "./peers/graphile-worker.js";
 import { pgBossLibrary } from "./peers/pg-boss.js";
+import { sidequestLibrary } from "./peers/sidequest.js";
 import { queueflowLibrary } from "./queueflow.js";
 
 type Make = (store: StoreName, url: string, variant: Variant) => Promise<Library>;
@@ -29,6 +30,11 @@ export const LIBRARIES: Record<string, { stores: StoreName[]; variants: Variant[
     stores: ["postgres"],
     variants: ["best", "defaults"],
     make: (_store, url, variant) => graphileWorkerLibrary(url, variant),
+  },
+  Sidequest: {
+    stores: ["postgres"],
+    variants: ["best", "defaults"],
+    make: (_store, url, variant) => sidequestLibrary(url, variant),
   },
   // Agenda has no throughput settings to tune beyond its concurrency: one row.
   Agenda: { stores: ["mongo"], variants: ["defaults"], make: (_s, url) => agendaLibrary(url) },

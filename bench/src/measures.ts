@@ -71,6 +71,7 @@ export async function processing(
   return withSession(lib, async (s) => {
     await s.addBulk(count);
     await s.afterFill?.();
+    await s.prepareWork?.(concurrency);
     const calls0 = await s.commandCalls();
     const t0 = performance.now();
     const worker = await s.work(concurrency);

@@ -1,8 +1,9 @@
 /**
  * Child process of the multi-process benchmark (forked by multiproc.ts). argv[2] is JSON
  * {lib, store, url, runId, concurrency}. It opens the parent's session (same prefix or schema),
- * says "ready", starts one Worker on "go", and on "stop" closes it and exits. It never closes
- * the session itself: that would delete the parent's data.
+ * prepares its worker (Session.prepareWork, not timed), says "ready", starts one Worker on
+ * "go", and on "stop" closes it and exits. It never closes the session itself: that would
+ * delete the parent's data.
  */
 import type { WorkerHandle } from "./common.js";
 import { libraryByName } from "./libraries.js";
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "{}") as ChildSpec;
   const lib = await libraryByName(spec.lib, spec.store, spec.url);
   const session = await lib.open(spec.runId);
+  await session.prepareWork?.(spec.concurrency);
   let handle: WorkerHandle | undefined;
   process.on("message", (m: { type: string }) => {
     if (m.type === "go") {

@@ -96,6 +96,7 @@ async function profile(name: string, url: string, concurrency: number, jobs: num
     return await withSession(lib, async (session): Promise<Profile> => {
       await session.addBulk(jobs);
       await session.afterFill?.();
+      await session.prepareWork?.(concurrency);
       const statements = await resetStatementStats(admin);
       const server = postgresCpuMs();
       const client = process.cpuUsage();
