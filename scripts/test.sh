@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test, from any state (a fresh clone with only Node and npm included): bootstraps
-# (pinned pnpm, dependencies, build), starts the servers the tests need, runs each package's
-# vitest through turbo, and closes with one line `N passed, N failed` summed over all packages
-# (scripts/test-summary.mjs). Exits non-zero if anything failed or no test ran.
+# (pinned pnpm, dependencies, build), starts the servers the tests need, and runs each
+# package's vitest through turbo once per tested Node.js major (20, 22 and 24; scripts/node.sh
+# installs the ones the machine lacks into .tools/). Closes with one line `N passed, N failed`
+# summed over all these runs (scripts/test-summary.mjs). Exits non-zero if anything failed or
+# no test ran.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,14 +12,15 @@ cd "$ROOT"
 
 stop_services() { scripts/services.sh down || echo "test.sh: stopping the servers failed" >&2; }
 
-# If a set-up step fails, stop what was started and still close with an honest line.
-tests_ran=false
+# If a step fails before the total (set-up, or a tally that could not be written), stop what
+# was started and still close with an honest line.
+totalled=false
 finish() {
   local status=$?
-  if [[ $tests_ran == false ]]; then
+  if [[ $totalled == false ]]; then
     stop_services
     if [[ $status != 0 ]]; then
-      echo "test.sh: set-up failed (exit $status), no test ran" >&2
+      echo "test.sh: failed before the closing total (exit $status)" >&2
       echo "0 passed, 1 failed"
     fi
   fi
@@ -27,17 +30,46 @@ trap finish EXIT
 # shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh
 
+# Node 20 left maintenance in April 2026 but `engines` still admits it, so it stays tested
+# beside the maintained LTS lines. Fetched before the servers start: a failed download is a
+# set-up failure, not a run that silently did not happen.
+node_majors=(20 22 24)
+declare -A node_bin
+for major in "${node_majors[@]}"; do node_bin[$major]="$(scripts/node.sh "$major")"; done
+
+# Runs a command with Node $1 as the `node` on PATH: vitest's bin starts on it, and its workers
+# and the processes the tests fork (process.execPath) follow. The machine's node is already
+# first on PATH, and putting its directory (e.g. /usr/bin) in front would shadow the pinned pnpm.
+with_node() {
+  local bin="${node_bin[$1]}"
+  shift
+  if [[ $bin == "$(command -v node)" ]]; then
+    "$@"
+  else
+    PATH="$(dirname "$bin"):$PATH" "$@"
+  fi
+}
+
 services_env="$(scripts/services.sh up)"
 eval "$services_env"
 
-# bootstrap built everything, so --only runs just the test tasks; the extra arguments go to
-# each package's `vitest run`, which writes <package>/.vitest/results.json for the summary.
-# Four packages at a time, not turbo's ten: on a 2-core machine ten suites of real servers
-# and child processes starved each other past their deadlines under load.
+# Usage: run_tests LABEL NODE-MAJOR
+# One run of every package's test tasks, then its tally under LABEL. bootstrap built everything,
+# so --only runs just the test tasks; the extra arguments go to each package's `vitest run`,
+# which writes <package>/.vitest/results.json for the summary. Four packages at a time, not
+# turbo's ten: on a 2-core machine ten suites of real servers and child processes starved each
+# other past their deadlines under load.
+run_tests() {
+  local label="$1" major="$2" status=0
+  with_node "$major" pnpm turbo run test --only --continue --concurrency=4 -- \
+    --reporter=default --reporter=json --outputFile.json=.vitest/results.json || status=$?
+  with_node "$major" node scripts/test-summary.mjs --run "$label" "$status"
+}
+
 node scripts/test-summary.mjs --clean
-status=0
-pnpm turbo run test --only --continue --concurrency=4 -- \
-  --reporter=default --reporter=json --outputFile.json=.vitest/results.json || status=$?
-tests_ran=true
+for major in "${node_majors[@]}"; do
+  run_tests "Node $(with_node "$major" node --version)" "$major"
+done
 stop_services
-node scripts/test-summary.mjs "$status"
+totalled=true
+node scripts/test-summary.mjs --total
