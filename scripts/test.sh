@@ -2,9 +2,11 @@
 # Runs every test, from any state (a fresh clone with only Node and npm included): bootstraps
 # (pinned pnpm, dependencies, build), starts the servers the tests need, and runs each
 # package's vitest through turbo once per tested Node.js major (20, 22 and 24; scripts/node.sh
-# installs the ones the machine lacks into .tools/). Closes with one line `N passed, N failed`
-# summed over all these runs (scripts/test-summary.mjs). Exits non-zero if anything failed or
-# no test ran.
+# installs the ones the machine lacks into .tools/). Then, on Node 24, the Redis adapter's suite
+# again on ioredis 6 and the MongoDB adapter's on mongodb 7, the majors its devDependencies
+# (ioredis 5, mongodb 6) leave out (scripts/with-client.sh). Closes with one line
+# `N passed, N failed` summed over all these runs (scripts/test-summary.mjs). Exits non-zero if
+# anything failed or no test ran.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,23 +55,34 @@ with_node() {
 services_env="$(scripts/services.sh up)"
 eval "$services_env"
 
-# Usage: run_tests LABEL NODE-MAJOR
-# One run of every package's test tasks, then its tally under LABEL. bootstrap built everything,
+# Usage: run_tests LABEL NODE-MAJOR PACKAGE|"" [WRAPPER...]
+# One run of the test tasks (of PACKAGE, or of every package), through WRAPPER when given
+# (a command that runs its arguments), then its tally under LABEL. bootstrap built everything,
 # so --only runs just the test tasks; the extra arguments go to each package's `vitest run`,
 # which writes <package>/.vitest/results.json for the summary. Four packages at a time, not
 # turbo's ten: on a 2-core machine ten suites of real servers and child processes starved each
 # other past their deadlines under load.
 run_tests() {
-  local label="$1" major="$2" status=0
-  with_node "$major" pnpm turbo run test --only --continue --concurrency=4 -- \
+  local label="$1" major="$2" package="$3" status=0
+  shift 3
+  with_node "$major" "$@" pnpm turbo run test --only --continue --concurrency=4 \
+    ${package:+"--filter=$package"} -- \
     --reporter=default --reporter=json --outputFile.json=.vitest/results.json || status=$?
-  with_node "$major" node scripts/test-summary.mjs --run "$label" "$status"
+  with_node "$major" node scripts/test-summary.mjs --run "$label" "$status" ${package:+"$package"}
 }
+
+# The version of a package's dependency $2 as installed, e.g. an alias devDependency.
+installed_version() { node -p 'require(process.argv[1]).version' "$1/node_modules/$2/package.json"; }
 
 node scripts/test-summary.mjs --clean
 for major in "${node_majors[@]}"; do
-  run_tests "Node $(with_node "$major" node --version)" "$major"
+  run_tests "Node $(with_node "$major" node --version)" "$major" ""
 done
+clients_node="Node $(with_node 24 node --version)"
+run_tests "$clients_node, ioredis $(installed_version packages/redis ioredis6)" 24 \
+  @queueflow/redis scripts/with-client.sh packages/redis ioredis ioredis6
+run_tests "$clients_node, mongodb $(installed_version packages/mongo mongodb7)" 24 \
+  @queueflow/mongo scripts/with-client.sh packages/mongo mongodb mongodb7
 stop_services
 totalled=true
 node scripts/test-summary.mjs --total
