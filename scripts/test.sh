@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test, from any state (a fresh clone with only Node and npm included): bootstraps
-# (pinned pnpm, dependencies, build), starts the servers the tests need, and runs each
-# package's vitest through turbo once per tested Node.js major (20, 22 and 24; scripts/node.sh
+# (pinned pnpm, dependencies, build) and runs each package's vitest through turbo, with the
+# servers the tests need, once per tested Node.js major (20, 22 and 24; scripts/node.sh
 # installs the ones the machine lacks into .tools/). Then, on Node 24, the Redis adapter's suite
 # again on ioredis 6 and the MongoDB adapter's on mongodb 7, the majors its devDependencies
 # (ioredis 5, mongodb 6) leave out (scripts/with-client.sh). Closes with one line
@@ -52,22 +52,28 @@ with_node() {
   fi
 }
 
-services_env="$(scripts/services.sh up)"
-eval "$services_env"
-
 # Usage: run_tests LABEL NODE-MAJOR PACKAGE|"" [WRAPPER...]
 # One run of the test tasks (of PACKAGE, or of every package), through WRAPPER when given
-# (a command that runs its arguments), then its tally under LABEL. bootstrap built everything,
-# so --only runs just the test tasks; the extra arguments go to each package's `vitest run`,
-# which writes <package>/.vitest/results.json for the summary. Four packages at a time, not
-# turbo's ten: on a 2-core machine ten suites of real servers and child processes starved each
-# other past their deadlines under load.
+# (a command that runs its arguments), then its tally under LABEL. Each run gets servers of
+# its own (those services.sh starts; a URL set by the caller is used by every run): the Mongo
+# test server keeps every job in memory and scans them all in a sorted claim, so the jobs of
+# earlier runs slowed the later ones until the fault scenario missed its deadlines. Its URLs
+# are set in a subshell, so that the next `up` starts servers again instead of reusing them.
+# bootstrap built everything, so --only runs just the test tasks; the extra arguments go to
+# each package's `vitest run`, which writes <package>/.vitest/results.json for the summary.
+# Four packages at a time, not turbo's ten: on a 2-core machine ten suites of real servers and
+# child processes starved each other past their deadlines under load.
 run_tests() {
-  local label="$1" major="$2" package="$3" status=0
+  local label="$1" major="$2" package="$3" status=0 services_env
   shift 3
-  with_node "$major" "$@" pnpm turbo run test --only --continue --concurrency=4 \
-    ${package:+"--filter=$package"} -- \
-    --reporter=default --reporter=json --outputFile.json=.vitest/results.json || status=$?
+  services_env="$(scripts/services.sh up)"
+  (
+    eval "$services_env"
+    with_node "$major" "$@" pnpm turbo run test --only --continue --concurrency=4 \
+      ${package:+"--filter=$package"} -- \
+      --reporter=default --reporter=json --outputFile.json=.vitest/results.json
+  ) || status=$?
+  stop_services
   with_node "$major" node scripts/test-summary.mjs --run "$label" "$status" ${package:+"$package"}
 }
 
@@ -83,6 +89,5 @@ run_tests "$clients_node, ioredis $(installed_version packages/redis ioredis6)" 
   @queueflow/redis scripts/with-client.sh packages/redis ioredis ioredis6
 run_tests "$clients_node, mongodb $(installed_version packages/mongo mongodb7)" 24 \
   @queueflow/mongo scripts/with-client.sh packages/mongo mongodb mongodb7
-stop_services
 totalled=true
 node scripts/test-summary.mjs --total
