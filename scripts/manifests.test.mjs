@@ -20,16 +20,37 @@ function manifest(dir) {
  * Per adapter, the client versions it must accept: the majors its suite passes on. A user
  * on a newer major met an ERESOLVE (npm) or a peer warning (pnpm) for a client that works.
  * The first version past them must be refused: a major nobody ran the suite on is not
- * promised.
+ * promised. `others` are the alias devDependencies (`ioredis6`: `npm:ioredis@^6.1.0`) that
+ * scripts/test.sh runs the suite on besides the client's own devDependency
+ * (scripts/with-client.sh).
  */
 const clients = [
-  { dir: "redis", dep: "ioredis", accepts: ["5.4.0", "6.1.0"], refuses: "7.0.0" },
-  { dir: "mongo", dep: "mongodb", accepts: ["6.8.0", "7.0.0", "7.9.1"], refuses: "8.0.0" },
-  { dir: "postgres", dep: "pg", accepts: ["8.11.0", "8.23.1"], refuses: "9.0.0" },
+  {
+    dir: "redis",
+    dep: "ioredis",
+    others: ["ioredis6"],
+    accepts: ["5.4.0", "6.1.0"],
+    refuses: "7.0.0",
+  },
+  {
+    dir: "mongo",
+    dep: "mongodb",
+    others: ["mongodb7"],
+    accepts: ["6.8.0", "7.0.0", "7.9.1"],
+    refuses: "8.0.0",
+  },
+  { dir: "postgres", dep: "pg", others: [], accepts: ["8.11.0", "8.23.1"], refuses: "9.0.0" },
 ];
 
+/** The package.json of what `name` resolves to in a package's node_modules. */
+function installed(dir, name) {
+  return JSON.parse(
+    readFileSync(join(root, "packages", dir, "node_modules", name, "package.json"), "utf8"),
+  );
+}
+
 describe("adapter peer ranges on their store clients", () => {
-  for (const { dir, dep, accepts, refuses } of clients) {
+  for (const { dir, dep, others, accepts, refuses } of clients) {
     const range = manifest(dir).peerDependencies?.[dep];
 
     it(`@queueflow/${dir} accepts ${dep} ${accepts.join(", ")}`, () => {
@@ -43,11 +64,21 @@ describe("adapter peer ranges on their store clients", () => {
       assert.ok(!semver.satisfies(refuses, range), `${dep} ${refuses} is inside "${range}"`);
     });
 
-    it(`@queueflow/${dir} is tested with a ${dep} inside its peer range`, () => {
-      const installed = JSON.parse(
-        readFileSync(join(root, "packages", dir, "node_modules", dep, "package.json"), "utf8"),
-      ).version;
-      assert.ok(semver.satisfies(installed, range), `${dep} ${installed} is outside "${range}"`);
+    it(`@queueflow/${dir} is tested on each ${dep} major its peer range accepts`, () => {
+      const tested = [dep, ...others].map((name) => {
+        const pkg = installed(dir, name);
+        assert.equal(pkg.name, dep, `${name} is ${pkg.name}, not ${dep}`);
+        assert.ok(
+          semver.satisfies(pkg.version, range),
+          `${dep} ${pkg.version} is outside "${range}"`,
+        );
+        return semver.major(pkg.version);
+      });
+      const promised = [];
+      for (let major = 0; major < semver.major(refuses); major++) {
+        if (semver.intersects(range, `${major}.x`)) promised.push(major);
+      }
+      assert.deepEqual(tested.toSorted(), promised, `"${range}" promises majors ${promised}`);
     });
   }
 });

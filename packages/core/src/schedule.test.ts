@@ -17,6 +17,25 @@ describe("schedule run times", () => {
     expect(followingRun(spec, fired, now)).toBe(at("2026-01-10T10:45:00Z"));
   });
 
+  it("still reads a step with a numeric start, as earlier versions stored them", () => {
+    const spec = { kind: "cron", expression: "0/15 * * * *", timezone: "UTC" } as const;
+    expect(nextRunAfter(spec, at("2026-01-10T10:07:00Z"))).toBe(at("2026-01-10T10:15:00Z"));
+  });
+
+  it("runs a fixed-time job the clocks skip at the first valid time after the gap", () => {
+    const spec = { kind: "cron", expression: "30 2 * * *", timezone: "Europe/Paris" } as const;
+    // On 2026-03-29, Paris goes from 02:00 to 03:00 (01:00 UTC): 02:30 does not exist.
+    expect(nextRunAfter(spec, at("2026-03-28T12:00:00Z"))).toBe(at("2026-03-29T01:00:00Z"));
+  });
+
+  it("runs an hourly job in both occurrences of the hour the clocks repeat", () => {
+    const spec = { kind: "cron", expression: "30 * * * *", timezone: "Europe/Paris" } as const;
+    // On 2026-10-25, Paris goes from 03:00 back to 02:00 (01:00 UTC): 02:30 happens twice.
+    const first = nextRunAfter(spec, at("2026-10-25T00:00:00Z"));
+    expect(first).toBe(at("2026-10-25T00:30:00Z"));
+    expect(nextRunAfter(spec, first as number)).toBe(at("2026-10-25T01:30:00Z"));
+  });
+
   it("keeps an interval's phase after an outage", () => {
     const spec = { kind: "every", intervalMs: 60_000 } as const;
     expect(followingRun(spec, 1_000_000, 1_000_000 + 150_500)).toBe(1_000_000 + 180_000);
@@ -40,6 +59,10 @@ describe("buildSchedule", () => {
     expect(() => buildSchedule("q", "s", { cron: "61 * * * *" }, job, 0, undefined, 1000)).toThrow(
       code,
     );
+    // A seventh field (a year) is not one of the five or six a schedule takes.
+    expect(() =>
+      buildSchedule("q", "s", { cron: "0 0 12 * * * 2030" }, job, 0, undefined, 1000),
+    ).toThrow(code);
     expect(() => buildSchedule("q", "s", { everyMs: 10 }, job, 0, undefined, 1000)).toThrow(code);
     expect(() => buildSchedule("q", "bad id", { everyMs: 1000 }, job, 0, undefined, 1000)).toThrow(
       code,

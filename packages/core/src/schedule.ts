@@ -43,11 +43,22 @@ function checkTimezone(timezone: unknown): string {
   return timezone;
 }
 
+/**
+ * A cron expression as schedules read it. Stored schedules are parsed again at every firing,
+ * by every scheduler, so what one core accepted must stay valid for the others: 5 or 6 fields
+ * only (croner 10 added a year field, which a core on croner 9 could not parse during a rolling
+ * upgrade), and steps with a numeric start such as `0/15` (croner 10 refuses them by default;
+ * croner 9 took them, and refusing one would stop a schedule it stored).
+ */
+function cron(expression: string, timezone: string): Cron {
+  return new Cron(expression, { timezone, paused: true, mode: "5-or-6-parts", sloppyRanges: true });
+}
+
 function toSpec(when: ScheduleWhen): ScheduleSpec {
   if ("cron" in when) {
     const timezone = checkTimezone(when.timezone ?? "UTC");
     try {
-      new Cron(when.cron, { timezone, paused: true });
+      cron(when.cron, timezone);
     } catch (err) {
       throw invalid(
         `Invalid cron "${when.cron}" (time zone ${timezone}): ${(err as Error).message}`,
@@ -74,9 +85,7 @@ function toSpec(when: ScheduleWhen): ScheduleSpec {
 export function nextRunAfter(spec: ScheduleSpec, after: number): number | null {
   switch (spec.kind) {
     case "cron": {
-      const next = new Cron(spec.expression, { timezone: spec.timezone, paused: true }).nextRun(
-        new Date(after),
-      );
+      const next = cron(spec.expression, spec.timezone).nextRun(new Date(after));
       return next ? next.getTime() : null;
     }
     case "every":
