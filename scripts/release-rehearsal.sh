@@ -96,6 +96,11 @@ if grep -qx "$(grep '^@queueflow/core@' <<<"$before")" <<<"$after"; then
   fail "changeset version left @queueflow/core at $(grep '^@queueflow/core@' <<<"$before")"
 fi
 log "versions: $(tr '\n' ' ' <<<"$after")"
+# The packages version together (the fixed group), and a minor below 1.0 stays below 1.0:
+# changesets 2 made every adapter 1.0.0 when core left their ^0.1.0 peer range.
+versions="$(sed 's/.*@//' <<<"$after" | sort -u)"
+[[ $(wc -l <<<"$versions") == 1 ]] || fail "the packages got different versions: $(tr '\n' ' ' <<<"$after")"
+[[ $versions == 0.* ]] || fail "a release below 1.0 made $versions"
 
 log "pnpm release (build, changeset publish)"
 pnpm release >&2
