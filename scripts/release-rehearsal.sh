@@ -64,12 +64,17 @@ done
 curl -fsS "${registry}-/ping" >/dev/null || fail "Verdaccio did not answer on $registry"
 log "Verdaccio $("$work/verdaccio/node_modules/.bin/verdaccio" --version) on $registry"
 
+# scripts/changeset.sh runs changesets on Node 24: install it now, from the usual registry
+# (the clone's npm will point at the rehearsal registry), and share it with the clone.
+bash scripts/node.sh 24 >/dev/null
+
 # npm refuses to publish without a credential; Verdaccio takes this one as anonymous.
 printf '//127.0.0.1:%s/:_authToken=rehearsal\n' "$port" >"$work/npmrc"
 export NPM_CONFIG_USERCONFIG="$work/npmrc" npm_config_registry="$registry"
 
 git clone --quiet "$ROOT" "$work/repo"
 cd "$work/repo"
+if [[ -d $ROOT/.tools/node24 ]]; then mkdir -p .tools && ln -s "$ROOT/.tools/node24" .tools/node24; fi
 [[ "$(npm config get registry)" == "$registry" ]] || fail "the registry is not $registry"
 pnpm install --frozen-lockfile --prefer-offline >&2
 
