@@ -1,28 +1,23 @@
-import { type BackoffFunction, computeBackoff, DEFAULT_BACKOFF } from "./backoff.js";
-import type { ClaimedJob, ClaimResult, Settlement, StorageAdapter } from "./contract.js";
+import type { BackoffFunction } from "./backoff.js";
+import type { ClaimedJob, ClaimResult, StorageAdapter } from "./contract.js";
 import { defaultAdapter } from "./default-adapter.js";
 import { classifyError, type ErrorClassifier } from "./error-class.js";
-import { isQueueFlowError, isUnrecoverableError, QueueFlowError } from "./errors.js";
+import { isQueueFlowError, QueueFlowError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
 import { type BandWeights, WeightedBands } from "./fairness.js";
 import type { AttemptError, Json } from "./job.js";
-import { isSnooze, type JobContext, RunningJobContext } from "./job-context.js";
-import { type Middleware, runWithMiddleware } from "./middleware.js";
+import type { JobContext } from "./job-context.js";
+import type { Middleware } from "./middleware.js";
 import { type Buffered, PrefetchBuffer } from "./prefetch-buffer.js";
 import { PrefetchSize } from "./prefetch-size.js";
-import { RunControl } from "./run-control.js";
 import { fireDueSchedules } from "./scheduler.js";
 import { SettleBatcher, STALLED_CALL_MS } from "./settle-batcher.js";
 import { nextRetryDelay, StoreOutage } from "./store-outage.js";
 import type { AnyJobMap, Job, JobMap, JobName } from "./types.js";
-import {
-  assertJson,
-  assertNonNegativeInt,
-  assertPositiveInt,
-  assertQueueName,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-} from "./validate.js";
+import { assertNonNegativeInt, assertPositiveInt, assertQueueName } from "./validate.js";
 import { sleep, Trigger } from "./wait.js";
+import { type Running, storeFailed, type WorkerContext } from "./worker/context.js";
+import { JobRunner } from "./worker/job-runner.js";
 
 /** A job handler: gets the job's context, returns its result. */
 export type Handler<M extends JobMap, N extends JobName<M>> = (
@@ -122,7 +117,7 @@ type ReportedResult<R> = R extends void ? null : R;
  * TypeScript does not narrow `result` by `job.name` in one, and a listener taking `(job)`
  * alone whose body returns a value (`ids.push(job.id)`) stops compiling against it.
  */
-type CompletedResult<M extends JobMap> = {
+export type CompletedResult<M extends JobMap> = {
   [N in JobName<M>]: ReportedResult<M[N]["result"]>;
 }[JobName<M>];
 
@@ -158,14 +153,6 @@ export type WorkerEvents<M extends JobMap> = {
   closed: () => void;
 };
 
-/** One run of one claim of a job: a job re-claimed while an old run goes on has two. */
-interface Running {
-  job: ClaimedJob;
-  control: RunControl;
-  done: Promise<void>;
-}
-
-const MAX_STACK = 8 * 1024;
 const MIN_POLL_MS = 25;
 /** Longest run of claims without giving the event loop a turn. */
 const YIELD_EVERY_MS = 10;
@@ -173,26 +160,6 @@ const MAX_BATCH = 1000;
 const CLOSE_GRACE_MS = 5_000;
 const RETENTION_BATCH = 1000;
 const RETENTION_ROUNDS = 10;
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
-}
-
-function toAttemptError(err: unknown, attempt: number, errorClass: string): AttemptError {
-  const e = err instanceof Error ? err : new Error(String(err));
-  return {
-    attempt,
-    name: e.name,
-    message: e.message,
-    ...(e.stack ? { stack: e.stack.slice(0, MAX_STACK) } : {}),
-    at: Date.now(),
-    errorClass,
-  };
-}
 
 /**
  * Runs a queue's jobs: claims in batches, runs handlers with a lease kept alive by a
@@ -207,22 +174,18 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   readonly queue: string;
   readonly adapter: StorageAdapter;
   readonly id: string;
-  readonly #handlers: Handlers<M>;
-  #concurrency: number;
   readonly #leaseMs: number;
   readonly #opts: WorkerOptions;
   readonly #bands: WeightedBands | undefined;
   readonly #batcher: SettleBatcher;
-  /** Every run whose handler has not returned; the concurrency limit counts these. */
-  readonly #running = new Set<Running>();
-  /** The newest run of each job id, to abort an older run when its job is claimed again. */
-  readonly #runByJob = new Map<string, Running>();
-  /** Claimed jobs waiting for a slot (see `prefetch`). */
+  readonly #running: Set<Running>;
   readonly #buffer: PrefetchBuffer;
   readonly #prefetch: PrefetchSize;
-  readonly #slotFreed = new Trigger();
+  readonly #slotFreed: Trigger;
   readonly #stop = new AbortController();
   readonly #outage: StoreOutage;
+  readonly #ctx: WorkerContext<M>;
+  readonly #runner: JobRunner<M>;
   readonly #timers: NodeJS.Timeout[] = [];
   /** Holds the process open from start() to the end of close(): every other timer is unref'd. */
   #keepAlive: NodeJS.Timeout | undefined;
@@ -241,11 +204,10 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     super();
     assertQueueName(queue);
     this.queue = queue;
-    this.#handlers = handlers;
     this.#opts = options;
     this.adapter = options.adapter ?? defaultAdapter();
-    this.#concurrency = options.concurrency ?? 1;
-    assertPositiveInt(this.#concurrency, "concurrency");
+    const concurrency = options.concurrency ?? 1;
+    assertPositiveInt(concurrency, "concurrency");
     if (options.batchSize !== undefined) assertPositiveInt(options.batchSize, "batchSize");
     this.#leaseMs = options.leaseMs ?? 30_000;
     assertPositiveInt(this.#leaseMs, "leaseMs");
@@ -265,6 +227,26 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       down: (error) => this.emit("storeDown", error),
       up: (downMs) => this.#onStoreUp(downMs),
     });
+    this.#running = new Set();
+    this.#slotFreed = new Trigger();
+    this.#ctx = {
+      queue,
+      workerId: this.id,
+      adapter: this.adapter,
+      options,
+      leaseMs: this.#leaseMs,
+      concurrency,
+      running: this.#running,
+      buffer: this.#buffer,
+      prefetch: this.#prefetch,
+      slotFreed: this.#slotFreed,
+      stop: this.#stop.signal,
+      outage: this.#outage,
+      batcher: this.#batcher,
+      emit: this.emit.bind(this),
+      listenerCount: this.listenerCount.bind(this),
+    };
+    this.#runner = new JobRunner(this.#ctx, handlers);
     if (options.autostart ?? true) this.start();
   }
 
@@ -280,7 +262,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
 
   /** Handlers this worker runs at once. */
   get concurrency(): number {
-    return this.#concurrency;
+    return this.#ctx.concurrency;
   }
 
   /**
@@ -292,10 +274,10 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
    */
   setConcurrency(n: number): void {
     assertNonNegativeInt(n, "concurrency");
-    this.#concurrency = n;
+    this.#ctx.concurrency = n;
     // Parked: what it holds ahead goes back for other workers rather than wait under lease.
-    if (n === 0) for (const job of this.#buffer.drain()) void this.#handBack(job);
-    this.#startBuffered();
+    if (n === 0) this.#runner.handBackBuffered();
+    this.#runner.startBuffered();
     this.#slotFreed.fire();
   }
 
@@ -345,7 +327,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
         this.#outage.answered();
         return true;
       } catch (err) {
-        this.#storeFailed(err);
+        storeFailed(this.#ctx, err);
         if (isQueueFlowError(err) && !isQueueFlowError(err, "QF_STORE_UNAVAILABLE")) {
           void this.close();
           return false;
@@ -370,11 +352,6 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     this.emit("storeUp", downMs);
   }
 
-  /** Report a failed store call, unless it only repeats an outage already reported. */
-  #storeFailed(err: unknown): void {
-    if (this.#outage.failed(err)) this.emit("error", err);
-  }
-
   /**
    * Run `task` every `ms`, not overlapping itself, unless a run has gone unanswered for an
    * interval and {@link STALLED_CALL_MS}: a store call that never returns must not stop lease
@@ -389,7 +366,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       if (busySince !== null && now - busySince < Math.max(ms, STALLED_CALL_MS)) return;
       busySince = now;
       const run: Promise<void> = task()
-        .catch((err: unknown) => this.#storeFailed(err))
+        .catch((err: unknown) => storeFailed(this.#ctx, err))
         .finally(() => {
           if (busySince === now) busySince = null;
           this.#background.delete(run);
@@ -430,10 +407,10 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
         this.#prefetch.claimed(performance.now() - leasedAt);
         this.#outage.answered();
         errorDelay = 0;
-        for (const job of claimed.jobs) this.#start(job, leasedAt);
+        for (const job of claimed.jobs) this.#runner.accept(job, leasedAt);
       } catch (err) {
         // The store is down or refusing: retry soon, sooner still once it answers again.
-        this.#storeFailed(err);
+        storeFailed(this.#ctx, err);
         errorDelay = nextRetryDelay(errorDelay);
         await this.#outage.retryWait(errorDelay, this.#stop.signal);
         continue;
@@ -461,7 +438,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
         await this.#idle(wakeUp, handoff, timeout);
       } catch (err) {
         // A wait that failed is as good as a wait that ended: the next claim finds out more.
-        this.#storeFailed(err);
+        storeFailed(this.#ctx, err);
       }
       if (!wakeUp) poll = Math.min(poll * 2, maxPoll);
     }
@@ -480,11 +457,12 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
           priorityRange: null,
         },
         // A job handed over late in a long wait has spent part of its lease by the measure
-        // #start uses (from the wait's start), so no wait lasts more than half a lease.
+        // JobRunner.accept uses (from the wait's start), so no wait lasts more than half a
+        // lease.
         Math.min(timeout, Math.floor(this.#leaseMs / 2)),
         this.#stop.signal,
       );
-      for (const job of handed) this.#start(job, leasedAt);
+      for (const job of handed) this.#runner.accept(job, leasedAt);
       if (handed.length > 0) this.#drained = false;
     } else if (wakeUp) await this.adapter.waitForWork!(this.queue, timeout, this.#stop.signal);
     else await sleep(timeout, this.#stop.signal);
@@ -496,13 +474,13 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
    * free or the buffer is down to half, so the buffer refills in batches, not a job a claim.
    */
   #claimLimit(): number {
-    const prefetch = this.#prefetch.size(this.#concurrency);
+    const prefetch = this.#prefetch.size(this.#ctx.concurrency);
     const held = this.#running.size + this.#buffer.size;
-    const room = this.#concurrency + prefetch - held;
-    if (this.#concurrency === 0 || room <= 0) return 0;
-    const slotFree = this.#running.size < this.#concurrency;
+    const room = this.#ctx.concurrency + prefetch - held;
+    if (this.#ctx.concurrency === 0 || room <= 0) return 0;
+    const slotFree = this.#running.size < this.#ctx.concurrency;
     if (!slotFree && this.#buffer.size > Math.floor(prefetch / 2)) return 0;
-    const batch = this.#opts.batchSize ?? this.#concurrency + prefetch;
+    const batch = this.#opts.batchSize ?? this.#ctx.concurrency + prefetch;
     return Math.min(room, batch, MAX_BATCH);
   }
 
@@ -527,237 +505,6 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     });
     jobs.push(...rest.jobs);
     return { jobs, nextWakeAt: rest.nextWakeAt };
-  }
-
-  /**
-   * Run a claimed job, unless the worker is closing or its lease has already run out by this
-   * process's clock: `leasedAt` (performance.now()) is when the claim that leased it was
-   * sent, so the lease cannot end before `leasedAt + leaseMs`. A process paused past the lease (SIGSTOP, a long
-   * GC, a suspended VM) would otherwise start jobs another worker may have run already.
-   */
-  #start(job: ClaimedJob, leasedAt: number): void {
-    // A claim answered after close() began would start a job nobody waits for or aborts:
-    // close() returned, the owner closed the adapter, and the job stayed active until its
-    // lease ran out (seen under load as a job left active after a worker shut down).
-    if (this.#stop.signal.aborted || performance.now() - leasedAt >= this.#leaseMs) {
-      void this.#handBack(job);
-      return;
-    }
-    if (this.#running.size >= this.#concurrency) {
-      this.#buffer.add(job, leasedAt);
-      return;
-    }
-    this.#launch(job);
-  }
-
-  /** Start buffered jobs while slots are free. */
-  #startBuffered(): void {
-    while (this.#running.size < this.#concurrency && !this.#stop.signal.aborted) {
-      const next = this.#buffer.take(performance.now(), (stale) => void this.#handBack(stale));
-      if (next === undefined) return;
-      this.#launch(next.job);
-    }
-  }
-
-  /** Run a claimed job in a free slot, aborting an older run of it in this worker. */
-  #launch(job: ClaimedJob): void {
-    const running: Running = { job, control: new RunControl(), done: Promise.resolve() };
-    const older = this.#runByJob.get(job.id);
-    // Claimed again while an old run goes on (cancelled and retried, or recovered before a
-    // heartbeat noticed): the old lease is void, so the old run must stop.
-    older?.control.abort(
-      new QueueFlowError("QF_LEASE_LOST", `Job ${job.id} was claimed again while it ran.`),
-    );
-    this.#running.add(running);
-    this.#runByJob.set(job.id, running);
-    running.done = this.#execute(running).finally(() => this.#release(running));
-  }
-
-  /** Return a job whose lease ran out before it started, without spending its attempt. */
-  async #handBack(job: ClaimedJob): Promise<void> {
-    try {
-      const outcome = await this.#batcher.settle({
-        kind: "snooze",
-        id: job.id,
-        token: job.leaseToken,
-        delayMs: 0,
-      });
-      if (outcome === "lease_lost") this.emit("lost", job as unknown as Job<M>);
-    } catch (err) {
-      // Still leased to us: it returns to waiting when stall recovery finds the lease expired.
-      this.#storeFailed(err);
-    }
-  }
-
-  /**
-   * Free a run's slot as soon as its handler is done, before its settle lands: the next claim
-   * then overlaps the settle instead of waiting a round trip behind it (2 serial round trips
-   * per job at concurrency 1 was 0.6x BullMQ's throughput in bench/). Idempotent.
-   */
-  #release(running: Running): void {
-    if (!this.#running.delete(running)) return;
-    if (this.#runByJob.get(running.job.id) === running) this.#runByJob.delete(running.job.id);
-    this.#startBuffered();
-    this.#slotFreed.fire();
-  }
-
-  async #execute(running: Running): Promise<void> {
-    const { job, control } = running;
-    const typed = job as unknown as Job<M>;
-    if (this.listenerCount("active") > 0) this.emit("active", typed);
-    const middleware = this.#opts.middleware ?? [];
-    const ctx = { queue: this.queue, workerId: this.id, job };
-    let settlement: Settlement;
-    const startedAt = performance.now();
-    let ranMs: number | undefined;
-    try {
-      const result = await runWithMiddleware(middleware, "process", ctx, () =>
-        this.#invoke(job, control),
-      );
-      ranMs = performance.now() - startedAt;
-      const value = result === undefined ? null : result;
-      assertJson(value, `Result of job ${job.id}`, DEFAULT_MAX_PAYLOAD_BYTES);
-      settlement = {
-        kind: "complete",
-        id: job.id,
-        token: job.leaseToken,
-        result: value,
-        remove: this.#opts.retention?.completedMs === 0,
-      };
-    } catch (err) {
-      ranMs ??= performance.now() - startedAt;
-      settlement = this.#failure(job, err);
-    }
-    this.#prefetch.ran(ranMs);
-    this.#release(running);
-    let outcome: "ok" | "lease_lost";
-    try {
-      const settling = settlement;
-      outcome = await runWithMiddleware(middleware, "settle", { ...ctx, settlement }, () =>
-        this.#batcher.settle(settling),
-      );
-    } catch (err) {
-      // The job stays active in the store; its lease expires and recovery brings it back.
-      this.#storeFailed(err);
-      return;
-    }
-    this.#outage.answered();
-    if (outcome === "lease_lost") {
-      this.emit("lost", typed);
-      return;
-    }
-    switch (settlement.kind) {
-      case "complete":
-        // What the handler for typed.name returned, undefined made null (see #execute).
-        this.emit("completed", typed, settlement.result as CompletedResult<M>);
-        break;
-      case "retry":
-        this.emit("failed", typed, settlement.error);
-        this.emit("retrying", typed, settlement.error, settlement.delayMs);
-        break;
-      case "dead":
-        this.emit("failed", typed, settlement.error);
-        this.emit("dead", typed, settlement.error);
-        break;
-      case "snooze":
-        break;
-    }
-  }
-
-  /** Run the handler, settling early if the run aborts (timeout, lost lease, close). */
-  #invoke(job: ClaimedJob, control: RunControl): Promise<unknown> {
-    const handler = (
-      this.#handlers as unknown as Record<string, Handler<M, JobName<M>> | undefined>
-    )[job.name];
-    if (!handler) {
-      return Promise.reject(
-        new QueueFlowError(
-          "QF_NO_HANDLER",
-          `Worker for "${this.queue}" has no handler for "${job.name}"; deploy one, then retry the job from the dead letters.`,
-        ),
-      );
-    }
-    const timeoutMs = job.timeoutMs ?? this.#opts.timeoutMs;
-    return new Promise((resolve, reject) => {
-      const timer =
-        timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => {
-              control.abort(
-                new QueueFlowError("QF_TIMEOUT", `Job ${job.id} timed out after ${timeoutMs} ms.`),
-              );
-            }, timeoutMs);
-      control.onAbort(reject);
-      const ctx = new RunningJobContext<M, JobName<M>>(
-        job,
-        this.adapter,
-        control,
-        this.#onProgress(job),
-      );
-      const done = (settle: () => void) => {
-        if (timer) clearTimeout(timer);
-        settle();
-      };
-      try {
-        const result = handler(ctx);
-        if (isThenable(result)) {
-          result.then(
-            (value) => done(() => resolve(value)),
-            (err: unknown) => done(() => reject(err)),
-          );
-        } else done(() => resolve(result));
-      } catch (err) {
-        done(() => reject(err));
-      }
-    });
-  }
-
-  #onProgress(job: ClaimedJob): (progress: Json) => void {
-    return (progress) => this.emit("progress", job as unknown as Job<M>, progress);
-  }
-
-  #failure(job: ClaimedJob, err: unknown): Settlement {
-    const base = { id: job.id, token: job.leaseToken };
-    if (isSnooze(err)) return { kind: "snooze", ...base, delayMs: err.delayMs };
-    // Closing hands an unfinished job back without spending its attempt.
-    if (isQueueFlowError(err, "QF_CLOSED")) return { kind: "snooze", ...base, delayMs: 0 };
-    const error = toAttemptError(err, job.attempts, this.#classify(err, job));
-    if (
-      isUnrecoverableError(err) ||
-      isQueueFlowError(err, "QF_NO_HANDLER") ||
-      isQueueFlowError(err, "QF_INVALID_PAYLOAD") ||
-      isQueueFlowError(err, "QF_PAYLOAD_TOO_LARGE") ||
-      job.attempts >= job.maxAttempts
-    ) {
-      return { kind: "dead", ...base, error };
-    }
-    try {
-      const delayMs = computeBackoff(
-        job.backoff ?? DEFAULT_BACKOFF,
-        job.attempts,
-        err,
-        job,
-        this.#opts.backoffStrategies,
-      );
-      return { kind: "retry", ...base, error, delayMs };
-    } catch (strategyError) {
-      const error = toAttemptError(strategyError, job.attempts, this.#classify(strategyError, job));
-      return { kind: "dead", ...base, error };
-    }
-  }
-
-  /** The user's classifier wins; a classifier that throws must not lose the failure. */
-  #classify(err: unknown, job: ClaimedJob): string {
-    const custom = this.#opts.classifyError;
-    if (custom !== undefined) {
-      try {
-        const errorClass = custom(err, job);
-        if (typeof errorClass === "string" && errorClass !== "") return errorClass;
-      } catch (classifierError) {
-        this.emit("error", classifierError);
-      }
-    }
-    return classifyError(err);
   }
 
   async #heartbeat(): Promise<void> {
@@ -867,7 +614,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   async #shutdown(timeoutMs: number): Promise<void> {
     this.#stop.abort();
     // Jobs held ahead were never started: another worker can run them at once.
-    for (const job of this.#buffer.drain()) void this.#handBack(job);
+    this.#runner.handBackBuffered();
     this.#slotFreed.fire();
     const deadline = Date.now() + timeoutMs;
     const untilDeadline = () => sleep(Math.max(0, deadline - Date.now()));
@@ -879,7 +626,8 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     }
     // Handing leases back needs the store; a store that does not answer must not hold close()
     // forever: those jobs come back anyway when their leases expire.
-    // The claim loop too: a claim still in flight hands back what it brings (see #start).
+    // The claim loop too: a claim still in flight hands back what it brings (see
+    // JobRunner.accept).
     const handedBack = Promise.all([
       this.#loop,
       ...[...this.#running.values()].map((r) => r.done),
