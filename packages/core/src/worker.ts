@@ -1,10 +1,10 @@
 import type { BackoffFunction } from "./backoff.js";
-import type { ClaimedJob, ClaimResult, StorageAdapter } from "./contract.js";
+import type { StorageAdapter } from "./contract.js";
 import { defaultAdapter } from "./default-adapter.js";
 import { classifyError, type ErrorClassifier } from "./error-class.js";
 import { isQueueFlowError, QueueFlowError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
-import { type BandWeights, WeightedBands } from "./fairness.js";
+import type { BandWeights } from "./fairness.js";
 import type { AttemptError, Json } from "./job.js";
 import type { JobContext } from "./job-context.js";
 import type { Middleware } from "./middleware.js";
@@ -16,6 +16,7 @@ import { nextRetryDelay, StoreOutage } from "./store-outage.js";
 import type { AnyJobMap, Job, JobMap, JobName } from "./types.js";
 import { assertNonNegativeInt, assertPositiveInt, assertQueueName } from "./validate.js";
 import { sleep, Trigger } from "./wait.js";
+import { ClaimLoop } from "./worker/claim-loop.js";
 import { type Running, storeFailed, type WorkerContext } from "./worker/context.js";
 import { JobRunner } from "./worker/job-runner.js";
 
@@ -153,10 +154,6 @@ export type WorkerEvents<M extends JobMap> = {
   closed: () => void;
 };
 
-const MIN_POLL_MS = 25;
-/** Longest run of claims without giving the event loop a turn. */
-const YIELD_EVERY_MS = 10;
-const MAX_BATCH = 1000;
 const CLOSE_GRACE_MS = 5_000;
 const RETENTION_BATCH = 1000;
 const RETENTION_ROUNDS = 10;
@@ -176,7 +173,6 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   readonly id: string;
   readonly #leaseMs: number;
   readonly #opts: WorkerOptions;
-  readonly #bands: WeightedBands | undefined;
   readonly #batcher: SettleBatcher;
   readonly #running: Set<Running>;
   readonly #buffer: PrefetchBuffer;
@@ -186,6 +182,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   readonly #outage: StoreOutage;
   readonly #ctx: WorkerContext<M>;
   readonly #runner: JobRunner<M>;
+  readonly #claims: ClaimLoop<M>;
   readonly #timers: NodeJS.Timeout[] = [];
   /** Holds the process open from start() to the end of close(): every other timer is unref'd. */
   #keepAlive: NodeJS.Timeout | undefined;
@@ -196,7 +193,6 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   readonly #background = new Set<Promise<void>>();
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  #drained = false;
   #signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
 
   /** @throws QueueFlowError `QF_INVALID_ARGUMENT` for a bad queue name or option. */
@@ -218,10 +214,6 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     this.#prefetch = new PrefetchSize(prefetch);
     this.#buffer = new PrefetchBuffer(this.#leaseMs);
     this.id = options.workerId ?? `${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
-    this.#bands =
-      options.fairness?.mode === "weighted"
-        ? new WeightedBands(options.fairness.weights)
-        : undefined;
     this.#batcher = new SettleBatcher(this.adapter, queue);
     this.#outage = new StoreOutage({
       down: (error) => this.emit("storeDown", error),
@@ -247,6 +239,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
       listenerCount: this.listenerCount.bind(this),
     };
     this.#runner = new JobRunner(this.#ctx, handlers);
+    this.#claims = new ClaimLoop(this.#ctx, this.#runner);
     if (options.autostart ?? true) this.start();
   }
 
@@ -310,7 +303,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
         this.#outage.answered();
       });
     }
-    await this.#claimLoop();
+    await this.#claims.run();
   }
 
   /**
@@ -377,134 +370,6 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     timer.unref();
     this.#timers.push(timer);
     return tick;
-  }
-
-  async #claimLoop(): Promise<void> {
-    const wakeUp = this.adapter.capabilities.wakeUp && this.adapter.waitForWork !== undefined;
-    const handoff =
-      this.adapter.capabilities.handoff === true && this.adapter.waitForJobs !== undefined;
-    const maxPoll = this.#opts.pollIntervalMs ?? 1000;
-    let poll = MIN_POLL_MS;
-    let errorDelay = 0;
-    let lastYield = performance.now();
-    while (!this.#stop.signal.aborted) {
-      // On a store that answers in microtasks (the memory adapter) with quick handlers, this
-      // loop would never return to the event loop: timers, I/O and an HTTP server in the same
-      // process would starve until the queue is empty.
-      if (performance.now() - lastYield > YIELD_EVERY_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastYield = performance.now();
-      }
-      const limit = this.#claimLimit();
-      if (limit === 0) {
-        await this.#slotFreed.wait();
-        continue;
-      }
-      let claimed: ClaimResult;
-      try {
-        const leasedAt = performance.now();
-        claimed = await this.#claim(limit);
-        this.#prefetch.claimed(performance.now() - leasedAt);
-        this.#outage.answered();
-        errorDelay = 0;
-        for (const job of claimed.jobs) this.#runner.accept(job, leasedAt);
-      } catch (err) {
-        // The store is down or refusing: retry soon, sooner still once it answers again.
-        storeFailed(this.#ctx, err);
-        errorDelay = nextRetryDelay(errorDelay);
-        await this.#outage.retryWait(errorDelay, this.#stop.signal);
-        continue;
-      }
-      if (claimed.jobs.length > 0) {
-        this.#drained = false;
-        poll = MIN_POLL_MS;
-      }
-      // A full batch means more may be waiting: go again at once.
-      if (claimed.jobs.length === limit) continue;
-      if (
-        claimed.jobs.length === 0 &&
-        this.#running.size === 0 &&
-        this.#buffer.size === 0 &&
-        !this.#drained
-      ) {
-        this.#drained = true;
-        this.emit("drained");
-      }
-      let timeout = wakeUp ? maxPoll : poll;
-      if (claimed.nextWakeAt !== null) {
-        timeout = Math.min(timeout, Math.max(1, claimed.nextWakeAt - Date.now()));
-      }
-      try {
-        await this.#idle(wakeUp, handoff, timeout);
-      } catch (err) {
-        // A wait that failed is as good as a wait that ended: the next claim finds out more.
-        storeFailed(this.#ctx, err);
-      }
-      if (!wakeUp) poll = Math.min(poll * 2, maxPoll);
-    }
-  }
-
-  /** Wait for work: handed over, signalled by the store, or at the end of a poll interval. */
-  async #idle(wakeUp: boolean, handoff: boolean, timeout: number): Promise<void> {
-    if (wakeUp && handoff && !this.#bands) {
-      const leasedAt = performance.now();
-      const handed = await this.adapter.waitForJobs!(
-        {
-          queue: this.queue,
-          workerId: this.id,
-          limit: Math.max(1, this.#claimLimit()),
-          leaseMs: this.#leaseMs,
-          priorityRange: null,
-        },
-        // A job handed over late in a long wait has spent part of its lease by the measure
-        // JobRunner.accept uses (from the wait's start), so no wait lasts more than half a
-        // lease.
-        Math.min(timeout, Math.floor(this.#leaseMs / 2)),
-        this.#stop.signal,
-      );
-      for (const job of handed) this.#runner.accept(job, leasedAt);
-      if (handed.length > 0) this.#drained = false;
-    } else if (wakeUp) await this.adapter.waitForWork!(this.queue, timeout, this.#stop.signal);
-    else await sleep(timeout, this.#stop.signal);
-  }
-
-  /**
-   * How many jobs the next claim asks for; 0 means wait for a slot. Without prefetch, the
-   * free slots. With it, free slots plus room in the buffer, asked for only once a slot is
-   * free or the buffer is down to half, so the buffer refills in batches, not a job a claim.
-   */
-  #claimLimit(): number {
-    const prefetch = this.#prefetch.size(this.#ctx.concurrency);
-    const held = this.#running.size + this.#buffer.size;
-    const room = this.#ctx.concurrency + prefetch - held;
-    if (this.#ctx.concurrency === 0 || room <= 0) return 0;
-    const slotFree = this.#running.size < this.#ctx.concurrency;
-    if (!slotFree && this.#buffer.size > Math.floor(prefetch / 2)) return 0;
-    const batch = this.#opts.batchSize ?? this.#ctx.concurrency + prefetch;
-    return Math.min(room, batch, MAX_BATCH);
-  }
-
-  async #claim(limit: number): Promise<ClaimResult> {
-    const base = { queue: this.queue, workerId: this.id, leaseMs: this.#leaseMs };
-    if (!this.#bands) return this.adapter.claim({ ...base, limit, priorityRange: null });
-    const jobs: ClaimedJob[] = [];
-    for (const slice of this.#bands.allocate(limit)) {
-      const r = await this.adapter.claim({
-        ...base,
-        limit: slice.count,
-        priorityRange: { min: slice.min, max: slice.max },
-      });
-      jobs.push(...r.jobs);
-    }
-    // Bands that came back short lend their slots to whatever else is due, in strict order.
-    if (jobs.length === limit) return { jobs, nextWakeAt: null };
-    const rest = await this.adapter.claim({
-      ...base,
-      limit: limit - jobs.length,
-      priorityRange: null,
-    });
-    jobs.push(...rest.jobs);
-    return { jobs, nextWakeAt: rest.nextWakeAt };
   }
 
   async #heartbeat(): Promise<void> {
