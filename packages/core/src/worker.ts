@@ -19,6 +19,7 @@ import { sleep, Trigger } from "./wait.js";
 import { ClaimLoop } from "./worker/claim-loop.js";
 import { type Running, storeFailed, type WorkerContext } from "./worker/context.js";
 import { JobRunner } from "./worker/job-runner.js";
+import { CLOSE_GRACE_MS, closeOnSignals, finishJobs } from "./worker/shutdown.js";
 
 /** A job handler: gets the job's context, returns its result. */
 export type Handler<M extends JobMap, N extends JobName<M>> = (
@@ -154,7 +155,6 @@ export type WorkerEvents<M extends JobMap> = {
   closed: () => void;
 };
 
-const CLOSE_GRACE_MS = 5_000;
 const RETENTION_BATCH = 1000;
 const RETENTION_ROUNDS = 10;
 
@@ -193,7 +193,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   readonly #background = new Set<Promise<void>>();
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  #signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
+  #removeSignalHandlers: (() => void) | undefined;
 
   /** @throws QueueFlowError `QF_INVALID_ARGUMENT` for a bad queue name or option. */
   constructor(queue: string, handlers: Handlers<M>, options: WorkerOptions = {}) {
@@ -281,7 +281,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     // unreachable (no socket open) or nothing is due yet (only unref'd timers left).
     this.#keepAlive = setInterval(() => undefined, 1 << 30);
     this.#loop = this.#run().catch((err: unknown) => this.emit("error", err));
-    if (this.#opts.handleSignals) this.#installSignalHandlers();
+    if (this.#opts.handleSignals) this.#removeSignalHandlers = closeOnSignals(() => this.close());
   }
 
   async #run(): Promise<void> {
@@ -454,17 +454,6 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     }
   }
 
-  #installSignalHandlers(): void {
-    const handler = (signal: NodeJS.Signals) => {
-      process.off("SIGTERM", handler);
-      process.off("SIGINT", handler);
-      void this.close().finally(() => process.kill(process.pid, signal));
-    };
-    this.#signalHandler = handler;
-    process.once("SIGTERM", handler);
-    process.once("SIGINT", handler);
-  }
-
   /**
    * Stop claiming, wait up to `timeoutMs` (default `closeTimeoutMs`) for running jobs, then
    * abort the rest and hand their leases back so another worker runs them at once. Resolves
@@ -478,48 +467,14 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
 
   async #shutdown(timeoutMs: number): Promise<void> {
     this.#stop.abort();
-    // Jobs held ahead were never started: another worker can run them at once.
-    this.#runner.handBackBuffered();
-    this.#slotFreed.fire();
-    const deadline = Date.now() + timeoutMs;
-    const untilDeadline = () => sleep(Math.max(0, deadline - Date.now()));
-    await Promise.race([this.#loop, untilDeadline()]);
-    const finished = Promise.all([...this.#running.values()].map((r) => r.done));
-    await Promise.race([finished, untilDeadline()]);
-    for (const r of this.#running.values()) {
-      r.control.abort(new QueueFlowError("QF_CLOSED", `Worker closed while job ${r.job.id} ran.`));
-    }
-    // Handing leases back needs the store; a store that does not answer must not hold close()
-    // forever: those jobs come back anyway when their leases expire.
-    // The claim loop too: a claim still in flight hands back what it brings (see
-    // JobRunner.accept).
-    const handedBack = Promise.all([
-      this.#loop,
-      ...[...this.#running.values()].map((r) => r.done),
-    ]).then(() => this.#batcher.drain());
-    const outcome = await Promise.race([
-      handedBack.then(() => "done" as const),
-      sleep(CLOSE_GRACE_MS).then(() => "gave_up" as const),
-    ]);
-    if (outcome === "gave_up") {
-      this.emit(
-        "error",
-        new QueueFlowError(
-          "QF_STORE_UNAVAILABLE",
-          `Worker closed before the store settled its last jobs: no answer within ${CLOSE_GRACE_MS} ms. Jobs left active return to waiting when their leases expire.`,
-        ),
-      );
-    }
+    await finishJobs(this.#ctx, this.#runner, this.#loop, timeoutMs);
     for (const timer of this.#timers) clearInterval(timer);
     clearInterval(this.#keepAlive);
     // A heartbeat or recovery call still in flight would otherwise run on after close()
     // returned, and fail against the adapter its owner closes next (seen as
-    // MongoClientClosedError in bench/). Bounded like the hand-back above.
+    // MongoClientClosedError in bench/). Bounded like the hand-back of finishJobs.
     await Promise.race([Promise.allSettled(this.#background), sleep(CLOSE_GRACE_MS)]);
-    if (this.#signalHandler) {
-      process.off("SIGTERM", this.#signalHandler);
-      process.off("SIGINT", this.#signalHandler);
-    }
+    this.#removeSignalHandlers?.();
     this.emit("closed");
   }
 }
