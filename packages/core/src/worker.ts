@@ -1,25 +1,25 @@
 import type { BackoffFunction } from "./backoff.js";
 import type { StorageAdapter } from "./contract.js";
 import { defaultAdapter } from "./default-adapter.js";
-import { classifyError, type ErrorClassifier } from "./error-class.js";
-import { isQueueFlowError, QueueFlowError } from "./errors.js";
+import type { ErrorClassifier } from "./error-class.js";
+import { isQueueFlowError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
 import type { BandWeights } from "./fairness.js";
 import type { AttemptError, Json } from "./job.js";
 import type { JobContext } from "./job-context.js";
 import type { Middleware } from "./middleware.js";
-import { type Buffered, PrefetchBuffer } from "./prefetch-buffer.js";
+import { PrefetchBuffer } from "./prefetch-buffer.js";
 import { PrefetchSize } from "./prefetch-size.js";
-import { fireDueSchedules } from "./scheduler.js";
-import { SettleBatcher, STALLED_CALL_MS } from "./settle-batcher.js";
+import { SettleBatcher } from "./settle-batcher.js";
 import { nextRetryDelay, StoreOutage } from "./store-outage.js";
 import type { AnyJobMap, Job, JobMap, JobName } from "./types.js";
 import { assertNonNegativeInt, assertPositiveInt, assertQueueName } from "./validate.js";
-import { sleep, Trigger } from "./wait.js";
+import { Trigger } from "./wait.js";
 import { ClaimLoop } from "./worker/claim-loop.js";
-import { type Running, storeFailed, type WorkerContext } from "./worker/context.js";
+import { storeFailed, type WorkerContext } from "./worker/context.js";
 import { JobRunner } from "./worker/job-runner.js";
-import { CLOSE_GRACE_MS, closeOnSignals, finishJobs } from "./worker/shutdown.js";
+import { Maintenance } from "./worker/maintenance.js";
+import { closeOnSignals, finishJobs } from "./worker/shutdown.js";
 
 /** A job handler: gets the job's context, returns its result. */
 export type Handler<M extends JobMap, N extends JobName<M>> = (
@@ -155,9 +155,6 @@ export type WorkerEvents<M extends JobMap> = {
   closed: () => void;
 };
 
-const RETENTION_BATCH = 1000;
-const RETENTION_ROUNDS = 10;
-
 /**
  * Runs a queue's jobs: claims in batches, runs handlers with a lease kept alive by a
  * heartbeat, retries with backoff, recovers stalled jobs and fires schedules.
@@ -171,26 +168,14 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   readonly queue: string;
   readonly adapter: StorageAdapter;
   readonly id: string;
-  readonly #leaseMs: number;
   readonly #opts: WorkerOptions;
-  readonly #batcher: SettleBatcher;
-  readonly #running: Set<Running>;
-  readonly #buffer: PrefetchBuffer;
-  readonly #prefetch: PrefetchSize;
-  readonly #slotFreed: Trigger;
   readonly #stop = new AbortController();
-  readonly #outage: StoreOutage;
   readonly #ctx: WorkerContext<M>;
   readonly #runner: JobRunner<M>;
   readonly #claims: ClaimLoop<M>;
-  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #maintenance: Maintenance<M>;
   /** Holds the process open from start() to the end of close(): every other timer is unref'd. */
   #keepAlive: NodeJS.Timeout | undefined;
-  #heartbeatNow: (() => void) | undefined;
-  /** Stall recovery waits until then (performance.now()) after an outage; see #onStoreUp. */
-  #recoverNotBefore = 0;
-  /** Periodic store calls in flight (heartbeat, stall recovery, retention, schedules). */
-  readonly #background = new Set<Promise<void>>();
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #removeSignalHandlers: (() => void) | undefined;
@@ -205,52 +190,47 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     const concurrency = options.concurrency ?? 1;
     assertPositiveInt(concurrency, "concurrency");
     if (options.batchSize !== undefined) assertPositiveInt(options.batchSize, "batchSize");
-    this.#leaseMs = options.leaseMs ?? 30_000;
-    assertPositiveInt(this.#leaseMs, "leaseMs");
+    const leaseMs = options.leaseMs ?? 30_000;
+    assertPositiveInt(leaseMs, "leaseMs");
     // Weighted fairness splits each claim across bands, and a worker runs a claim's jobs in
     // the order they came: a deep buffer would run a whole band's share before the next.
     const prefetch = options.prefetch ?? (options.fairness?.mode === "weighted" ? 0 : "auto");
     if (prefetch !== "auto") assertNonNegativeInt(prefetch, `prefetch (or "auto")`);
-    this.#prefetch = new PrefetchSize(prefetch);
-    this.#buffer = new PrefetchBuffer(this.#leaseMs);
     this.id = options.workerId ?? `${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
-    this.#batcher = new SettleBatcher(this.adapter, queue);
-    this.#outage = new StoreOutage({
-      down: (error) => this.emit("storeDown", error),
-      up: (downMs) => this.#onStoreUp(downMs),
-    });
-    this.#running = new Set();
-    this.#slotFreed = new Trigger();
     this.#ctx = {
       queue,
       workerId: this.id,
       adapter: this.adapter,
       options,
-      leaseMs: this.#leaseMs,
+      leaseMs,
       concurrency,
-      running: this.#running,
-      buffer: this.#buffer,
-      prefetch: this.#prefetch,
-      slotFreed: this.#slotFreed,
+      running: new Set(),
+      buffer: new PrefetchBuffer(leaseMs),
+      prefetch: new PrefetchSize(prefetch),
+      slotFreed: new Trigger(),
       stop: this.#stop.signal,
-      outage: this.#outage,
-      batcher: this.#batcher,
+      outage: new StoreOutage({
+        down: (error) => this.emit("storeDown", error),
+        up: (downMs) => this.#maintenance.storeUp(downMs),
+      }),
+      batcher: new SettleBatcher(this.adapter, queue),
       emit: this.emit.bind(this),
       listenerCount: this.listenerCount.bind(this),
     };
     this.#runner = new JobRunner(this.#ctx, handlers);
     this.#claims = new ClaimLoop(this.#ctx, this.#runner);
+    this.#maintenance = new Maintenance(this.#ctx);
     if (options.autostart ?? true) this.start();
   }
 
   /** Number of jobs running now. */
   get running(): number {
-    return this.#running.size;
+    return this.#ctx.running.size;
   }
 
   /** Jobs claimed ahead and waiting for a slot (see `prefetch`). */
   get buffered(): number {
-    return this.#buffer.size;
+    return this.#ctx.buffer.size;
   }
 
   /** Handlers this worker runs at once. */
@@ -271,7 +251,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     // Parked: what it holds ahead goes back for other workers rather than wait under lease.
     if (n === 0) this.#runner.handBackBuffered();
     this.#runner.startBuffered();
-    this.#slotFreed.fire();
+    this.#ctx.slotFreed.fire();
   }
 
   /** Start claiming (done by the constructor unless `autostart: false`). Idempotent. */
@@ -286,23 +266,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
 
   async #run(): Promise<void> {
     if (!(await this.#connect())) return;
-    this.#heartbeatNow = this.#every(this.#opts.heartbeatMs ?? Math.floor(this.#leaseMs / 3), () =>
-      this.#heartbeat(),
-    );
-    this.#every(this.#opts.stalledIntervalMs ?? 15_000, () => this.#recoverStalled());
-    const retention = this.#opts.retention;
-    if (retention) {
-      this.#every(retention.intervalMs ?? 60_000, async () => {
-        await this.#applyRetention(retention);
-        this.#outage.answered();
-      });
-    }
-    if (this.#opts.runSchedules ?? true) {
-      this.#every(this.#opts.scheduleIntervalMs ?? 1000, async () => {
-        await fireDueSchedules(this.adapter, this.queue);
-        this.#outage.answered();
-      });
-    }
+    this.#maintenance.start();
     await this.#claims.run();
   }
 
@@ -317,7 +281,7 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     while (!this.#stop.signal.aborted) {
       try {
         await this.adapter.connect();
-        this.#outage.answered();
+        this.#ctx.outage.answered();
         return true;
       } catch (err) {
         storeFailed(this.#ctx, err);
@@ -326,132 +290,10 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
           return false;
         }
         delay = nextRetryDelay(delay);
-        await this.#outage.retryWait(delay, this.#stop.signal);
+        await this.#ctx.outage.retryWait(delay, this.#stop.signal);
       }
     }
     return false;
-  }
-
-  /**
-   * The store answers again. Leases of running jobs may have expired during the outage with
-   * no other worker able to take them: extend them at once, and hold back stall recovery for
-   * one lease so every other worker, which does the same as soon as it reaches the store, can
-   * extend its own before they would be counted as stalls. Otherwise an outage alone sent jobs
-   * that never failed to dead (one stall from the outage, one from a crash, past maxStalls 1).
-   */
-  #onStoreUp(downMs: number): void {
-    this.#recoverNotBefore = performance.now() + this.#leaseMs;
-    this.#heartbeatNow?.();
-    this.emit("storeUp", downMs);
-  }
-
-  /**
-   * Run `task` every `ms`, not overlapping itself, unless a run has gone unanswered for an
-   * interval and {@link STALLED_CALL_MS}: a store call that never returns must not stop lease
-   * extension or stall recovery for good. Failures count towards an outage; a task marks the
-   * store answering itself, only when it did call it. Returns a function that runs the task
-   * now (unless a run is in flight).
-   */
-  #every(ms: number, task: () => Promise<void>): () => void {
-    let busySince: number | null = null;
-    const tick = () => {
-      const now = performance.now();
-      if (busySince !== null && now - busySince < Math.max(ms, STALLED_CALL_MS)) return;
-      busySince = now;
-      const run: Promise<void> = task()
-        .catch((err: unknown) => storeFailed(this.#ctx, err))
-        .finally(() => {
-          if (busySince === now) busySince = null;
-          this.#background.delete(run);
-        });
-      this.#background.add(run);
-    };
-    const timer = setInterval(tick, ms);
-    timer.unref();
-    this.#timers.push(timer);
-    return tick;
-  }
-
-  async #heartbeat(): Promise<void> {
-    const buffered: readonly Buffered[] = this.#buffer.snapshot();
-    if (this.#running.size === 0 && buffered.length === 0) return;
-    const running = [...this.#running.values()];
-    const sentAt = performance.now();
-    const ok = await this.adapter.extendLeases(
-      this.queue,
-      [...running.map((r) => r.job), ...buffered.map((b) => b.job)].map((job) => ({
-        id: job.id,
-        token: job.leaseToken,
-      })),
-      this.#leaseMs,
-    );
-    this.#outage.answered();
-    const lost = this.#buffer.extended(buffered, ok.slice(running.length), sentAt);
-    for (const job of lost) this.emit("lost", job as unknown as Job<M>);
-    ok.slice(0, running.length).forEach((extended, i) => {
-      if (extended) return;
-      running[i]!.control.abort(
-        new QueueFlowError(
-          "QF_LEASE_LOST",
-          `Job ${running[i]!.job.id} was cancelled or recovered by another worker while running.`,
-        ),
-      );
-    });
-  }
-
-  async #recoverStalled(): Promise<void> {
-    if (this.#outage.down) {
-      // Recovery must not be the first call to reach the store after an outage: it would take
-      // the jobs of workers that have not extended their leases yet. Probe instead; an answer
-      // starts the grace of #onStoreUp.
-      await this.adapter.now();
-      this.#outage.answered();
-      return;
-    }
-    if (performance.now() < this.#recoverNotBefore) return;
-    // A partition fails no call: calls hang, then all reach the store when it heals, this
-    // recovery among the first, before the heartbeats other workers sent meanwhile, and every
-    // lease ran out in between (a loaded fault run dead-lettered jobs that way). A round trip
-    // first: one that took a quarter of a lease means the store was out of reach just now,
-    // so recovery gives the other workers a lease to extend theirs, as after an outage.
-    const probeSent = performance.now();
-    await this.adapter.now();
-    this.#outage.answered();
-    if (performance.now() - probeSent >= this.#leaseMs / 4) {
-      this.#recoverNotBefore = performance.now() + this.#leaseMs;
-      this.#heartbeatNow?.();
-      return;
-    }
-    const { recovered, dead } = await this.adapter.recoverStalled({
-      queue: this.queue,
-      maxStalls: this.#opts.maxStalls ?? 1,
-      limit: 1000,
-    });
-    this.#outage.answered();
-    for (const id of recovered) this.emit("stalled", id, "waiting");
-    for (const id of dead) this.emit("stalled", id, "dead");
-  }
-
-  async #applyRetention(retention: RetentionOptions): Promise<void> {
-    const ages = [
-      ["completed", retention.completedMs],
-      ["dead", retention.deadMs],
-      ["cancelled", retention.cancelledMs],
-    ] as const;
-    const now = await this.adapter.now();
-    for (const [state, age] of ages) {
-      if (age === undefined) continue;
-      // Bounded per tick so a large backlog is worked off over several ticks, not one long one.
-      for (let round = 0; round < RETENTION_ROUNDS; round++) {
-        const removed = await this.adapter.clean({
-          queue: this.queue,
-          state,
-          finishedBefore: now - age,
-          limit: RETENTION_BATCH,
-        });
-        if (removed < RETENTION_BATCH) break;
-      }
-    }
   }
 
   /**
@@ -468,12 +310,8 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   async #shutdown(timeoutMs: number): Promise<void> {
     this.#stop.abort();
     await finishJobs(this.#ctx, this.#runner, this.#loop, timeoutMs);
-    for (const timer of this.#timers) clearInterval(timer);
     clearInterval(this.#keepAlive);
-    // A heartbeat or recovery call still in flight would otherwise run on after close()
-    // returned, and fail against the adapter its owner closes next (seen as
-    // MongoClientClosedError in bench/). Bounded like the hand-back of finishJobs.
-    await Promise.race([Promise.allSettled(this.#background), sleep(CLOSE_GRACE_MS)]);
+    await this.#maintenance.stop();
     this.#removeSignalHandlers?.();
     this.emit("closed");
   }
