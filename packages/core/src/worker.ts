@@ -1,28 +1,25 @@
-import { type BackoffFunction, computeBackoff, DEFAULT_BACKOFF } from "./backoff.js";
-import type { ClaimedJob, ClaimResult, Settlement, StorageAdapter } from "./contract.js";
+import type { BackoffFunction } from "./backoff.js";
+import type { StorageAdapter } from "./contract.js";
 import { defaultAdapter } from "./default-adapter.js";
-import { classifyError, type ErrorClassifier } from "./error-class.js";
-import { isQueueFlowError, isUnrecoverableError, QueueFlowError } from "./errors.js";
+import type { ErrorClassifier } from "./error-class.js";
+import { isQueueFlowError } from "./errors.js";
 import { TypedEmitter } from "./events.js";
-import { type BandWeights, WeightedBands } from "./fairness.js";
+import type { BandWeights } from "./fairness.js";
 import type { AttemptError, Json } from "./job.js";
-import { isSnooze, type JobContext, RunningJobContext } from "./job-context.js";
-import { type Middleware, runWithMiddleware } from "./middleware.js";
-import { type Buffered, PrefetchBuffer } from "./prefetch-buffer.js";
+import type { JobContext } from "./job-context.js";
+import type { Middleware } from "./middleware.js";
+import { PrefetchBuffer } from "./prefetch-buffer.js";
 import { PrefetchSize } from "./prefetch-size.js";
-import { RunControl } from "./run-control.js";
-import { fireDueSchedules } from "./scheduler.js";
-import { SettleBatcher, STALLED_CALL_MS } from "./settle-batcher.js";
+import { SettleBatcher } from "./settle-batcher.js";
 import { nextRetryDelay, StoreOutage } from "./store-outage.js";
 import type { AnyJobMap, Job, JobMap, JobName } from "./types.js";
-import {
-  assertJson,
-  assertNonNegativeInt,
-  assertPositiveInt,
-  assertQueueName,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-} from "./validate.js";
-import { sleep, Trigger } from "./wait.js";
+import { assertNonNegativeInt, assertPositiveInt, assertQueueName } from "./validate.js";
+import { Trigger } from "./wait.js";
+import { ClaimLoop } from "./worker/claim-loop.js";
+import { storeFailed, type WorkerContext } from "./worker/context.js";
+import { JobRunner } from "./worker/job-runner.js";
+import { Maintenance } from "./worker/maintenance.js";
+import { closeOnSignals, finishJobs } from "./worker/shutdown.js";
 
 /** A job handler: gets the job's context, returns its result. */
 export type Handler<M extends JobMap, N extends JobName<M>> = (
@@ -122,7 +119,7 @@ type ReportedResult<R> = R extends void ? null : R;
  * TypeScript does not narrow `result` by `job.name` in one, and a listener taking `(job)`
  * alone whose body returns a value (`ids.push(job.id)`) stops compiling against it.
  */
-type CompletedResult<M extends JobMap> = {
+export type CompletedResult<M extends JobMap> = {
   [N in JobName<M>]: ReportedResult<M[N]["result"]>;
 }[JobName<M>];
 
@@ -158,42 +155,6 @@ export type WorkerEvents<M extends JobMap> = {
   closed: () => void;
 };
 
-/** One run of one claim of a job: a job re-claimed while an old run goes on has two. */
-interface Running {
-  job: ClaimedJob;
-  control: RunControl;
-  done: Promise<void>;
-}
-
-const MAX_STACK = 8 * 1024;
-const MIN_POLL_MS = 25;
-/** Longest run of claims without giving the event loop a turn. */
-const YIELD_EVERY_MS = 10;
-const MAX_BATCH = 1000;
-const CLOSE_GRACE_MS = 5_000;
-const RETENTION_BATCH = 1000;
-const RETENTION_ROUNDS = 10;
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
-}
-
-function toAttemptError(err: unknown, attempt: number, errorClass: string): AttemptError {
-  const e = err instanceof Error ? err : new Error(String(err));
-  return {
-    attempt,
-    name: e.name,
-    message: e.message,
-    ...(e.stack ? { stack: e.stack.slice(0, MAX_STACK) } : {}),
-    at: Date.now(),
-    errorClass,
-  };
-}
-
 /**
  * Runs a queue's jobs: claims in batches, runs handlers with a lease kept alive by a
  * heartbeat, retries with backoff, recovers stalled jobs and fires schedules.
@@ -207,80 +168,74 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
   readonly queue: string;
   readonly adapter: StorageAdapter;
   readonly id: string;
-  readonly #handlers: Handlers<M>;
-  #concurrency: number;
-  readonly #leaseMs: number;
   readonly #opts: WorkerOptions;
-  readonly #bands: WeightedBands | undefined;
-  readonly #batcher: SettleBatcher;
-  /** Every run whose handler has not returned; the concurrency limit counts these. */
-  readonly #running = new Set<Running>();
-  /** The newest run of each job id, to abort an older run when its job is claimed again. */
-  readonly #runByJob = new Map<string, Running>();
-  /** Claimed jobs waiting for a slot (see `prefetch`). */
-  readonly #buffer: PrefetchBuffer;
-  readonly #prefetch: PrefetchSize;
-  readonly #slotFreed = new Trigger();
   readonly #stop = new AbortController();
-  readonly #outage: StoreOutage;
-  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #ctx: WorkerContext<M>;
+  readonly #runner: JobRunner<M>;
+  readonly #claims: ClaimLoop<M>;
+  readonly #maintenance: Maintenance<M>;
   /** Holds the process open from start() to the end of close(): every other timer is unref'd. */
   #keepAlive: NodeJS.Timeout | undefined;
-  #heartbeatNow: (() => void) | undefined;
-  /** Stall recovery waits until then (performance.now()) after an outage; see #onStoreUp. */
-  #recoverNotBefore = 0;
-  /** Periodic store calls in flight (heartbeat, stall recovery, retention, schedules). */
-  readonly #background = new Set<Promise<void>>();
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  #drained = false;
-  #signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
+  #removeSignalHandlers: (() => void) | undefined;
 
   /** @throws QueueFlowError `QF_INVALID_ARGUMENT` for a bad queue name or option. */
   constructor(queue: string, handlers: Handlers<M>, options: WorkerOptions = {}) {
     super();
     assertQueueName(queue);
     this.queue = queue;
-    this.#handlers = handlers;
     this.#opts = options;
     this.adapter = options.adapter ?? defaultAdapter();
-    this.#concurrency = options.concurrency ?? 1;
-    assertPositiveInt(this.#concurrency, "concurrency");
+    const concurrency = options.concurrency ?? 1;
+    assertPositiveInt(concurrency, "concurrency");
     if (options.batchSize !== undefined) assertPositiveInt(options.batchSize, "batchSize");
-    this.#leaseMs = options.leaseMs ?? 30_000;
-    assertPositiveInt(this.#leaseMs, "leaseMs");
+    const leaseMs = options.leaseMs ?? 30_000;
+    assertPositiveInt(leaseMs, "leaseMs");
     // Weighted fairness splits each claim across bands, and a worker runs a claim's jobs in
     // the order they came: a deep buffer would run a whole band's share before the next.
     const prefetch = options.prefetch ?? (options.fairness?.mode === "weighted" ? 0 : "auto");
     if (prefetch !== "auto") assertNonNegativeInt(prefetch, `prefetch (or "auto")`);
-    this.#prefetch = new PrefetchSize(prefetch);
-    this.#buffer = new PrefetchBuffer(this.#leaseMs);
     this.id = options.workerId ?? `${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
-    this.#bands =
-      options.fairness?.mode === "weighted"
-        ? new WeightedBands(options.fairness.weights)
-        : undefined;
-    this.#batcher = new SettleBatcher(this.adapter, queue);
-    this.#outage = new StoreOutage({
-      down: (error) => this.emit("storeDown", error),
-      up: (downMs) => this.#onStoreUp(downMs),
-    });
+    this.#ctx = {
+      queue,
+      workerId: this.id,
+      adapter: this.adapter,
+      options,
+      leaseMs,
+      concurrency,
+      running: new Set(),
+      buffer: new PrefetchBuffer(leaseMs),
+      prefetch: new PrefetchSize(prefetch),
+      slotFreed: new Trigger(),
+      stop: this.#stop.signal,
+      outage: new StoreOutage({
+        down: (error) => this.emit("storeDown", error),
+        up: (downMs) => this.#maintenance.storeUp(downMs),
+      }),
+      batcher: new SettleBatcher(this.adapter, queue),
+      emit: this.emit.bind(this),
+      listenerCount: this.listenerCount.bind(this),
+    };
+    this.#runner = new JobRunner(this.#ctx, handlers);
+    this.#claims = new ClaimLoop(this.#ctx, this.#runner);
+    this.#maintenance = new Maintenance(this.#ctx);
     if (options.autostart ?? true) this.start();
   }
 
   /** Number of jobs running now. */
   get running(): number {
-    return this.#running.size;
+    return this.#ctx.running.size;
   }
 
   /** Jobs claimed ahead and waiting for a slot (see `prefetch`). */
   get buffered(): number {
-    return this.#buffer.size;
+    return this.#ctx.buffer.size;
   }
 
   /** Handlers this worker runs at once. */
   get concurrency(): number {
-    return this.#concurrency;
+    return this.#ctx.concurrency;
   }
 
   /**
@@ -292,11 +247,11 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
    */
   setConcurrency(n: number): void {
     assertNonNegativeInt(n, "concurrency");
-    this.#concurrency = n;
+    this.#ctx.concurrency = n;
     // Parked: what it holds ahead goes back for other workers rather than wait under lease.
-    if (n === 0) for (const job of this.#buffer.drain()) void this.#handBack(job);
-    this.#startBuffered();
-    this.#slotFreed.fire();
+    if (n === 0) this.#runner.handBackBuffered();
+    this.#runner.startBuffered();
+    this.#ctx.slotFreed.fire();
   }
 
   /** Start claiming (done by the constructor unless `autostart: false`). Idempotent. */
@@ -306,29 +261,13 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     // unreachable (no socket open) or nothing is due yet (only unref'd timers left).
     this.#keepAlive = setInterval(() => undefined, 1 << 30);
     this.#loop = this.#run().catch((err: unknown) => this.emit("error", err));
-    if (this.#opts.handleSignals) this.#installSignalHandlers();
+    if (this.#opts.handleSignals) this.#removeSignalHandlers = closeOnSignals(() => this.close());
   }
 
   async #run(): Promise<void> {
     if (!(await this.#connect())) return;
-    this.#heartbeatNow = this.#every(this.#opts.heartbeatMs ?? Math.floor(this.#leaseMs / 3), () =>
-      this.#heartbeat(),
-    );
-    this.#every(this.#opts.stalledIntervalMs ?? 15_000, () => this.#recoverStalled());
-    const retention = this.#opts.retention;
-    if (retention) {
-      this.#every(retention.intervalMs ?? 60_000, async () => {
-        await this.#applyRetention(retention);
-        this.#outage.answered();
-      });
-    }
-    if (this.#opts.runSchedules ?? true) {
-      this.#every(this.#opts.scheduleIntervalMs ?? 1000, async () => {
-        await fireDueSchedules(this.adapter, this.queue);
-        this.#outage.answered();
-      });
-    }
-    await this.#claimLoop();
+    this.#maintenance.start();
+    await this.#claims.run();
   }
 
   /**
@@ -342,515 +281,19 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
     while (!this.#stop.signal.aborted) {
       try {
         await this.adapter.connect();
-        this.#outage.answered();
+        this.#ctx.outage.answered();
         return true;
       } catch (err) {
-        this.#storeFailed(err);
+        storeFailed(this.#ctx, err);
         if (isQueueFlowError(err) && !isQueueFlowError(err, "QF_STORE_UNAVAILABLE")) {
           void this.close();
           return false;
         }
         delay = nextRetryDelay(delay);
-        await this.#outage.retryWait(delay, this.#stop.signal);
+        await this.#ctx.outage.retryWait(delay, this.#stop.signal);
       }
     }
     return false;
-  }
-
-  /**
-   * The store answers again. Leases of running jobs may have expired during the outage with
-   * no other worker able to take them: extend them at once, and hold back stall recovery for
-   * one lease so every other worker, which does the same as soon as it reaches the store, can
-   * extend its own before they would be counted as stalls. Otherwise an outage alone sent jobs
-   * that never failed to dead (one stall from the outage, one from a crash, past maxStalls 1).
-   */
-  #onStoreUp(downMs: number): void {
-    this.#recoverNotBefore = performance.now() + this.#leaseMs;
-    this.#heartbeatNow?.();
-    this.emit("storeUp", downMs);
-  }
-
-  /** Report a failed store call, unless it only repeats an outage already reported. */
-  #storeFailed(err: unknown): void {
-    if (this.#outage.failed(err)) this.emit("error", err);
-  }
-
-  /**
-   * Run `task` every `ms`, not overlapping itself, unless a run has gone unanswered for an
-   * interval and {@link STALLED_CALL_MS}: a store call that never returns must not stop lease
-   * extension or stall recovery for good. Failures count towards an outage; a task marks the
-   * store answering itself, only when it did call it. Returns a function that runs the task
-   * now (unless a run is in flight).
-   */
-  #every(ms: number, task: () => Promise<void>): () => void {
-    let busySince: number | null = null;
-    const tick = () => {
-      const now = performance.now();
-      if (busySince !== null && now - busySince < Math.max(ms, STALLED_CALL_MS)) return;
-      busySince = now;
-      const run: Promise<void> = task()
-        .catch((err: unknown) => this.#storeFailed(err))
-        .finally(() => {
-          if (busySince === now) busySince = null;
-          this.#background.delete(run);
-        });
-      this.#background.add(run);
-    };
-    const timer = setInterval(tick, ms);
-    timer.unref();
-    this.#timers.push(timer);
-    return tick;
-  }
-
-  async #claimLoop(): Promise<void> {
-    const wakeUp = this.adapter.capabilities.wakeUp && this.adapter.waitForWork !== undefined;
-    const handoff =
-      this.adapter.capabilities.handoff === true && this.adapter.waitForJobs !== undefined;
-    const maxPoll = this.#opts.pollIntervalMs ?? 1000;
-    let poll = MIN_POLL_MS;
-    let errorDelay = 0;
-    let lastYield = performance.now();
-    while (!this.#stop.signal.aborted) {
-      // On a store that answers in microtasks (the memory adapter) with quick handlers, this
-      // loop would never return to the event loop: timers, I/O and an HTTP server in the same
-      // process would starve until the queue is empty.
-      if (performance.now() - lastYield > YIELD_EVERY_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastYield = performance.now();
-      }
-      const limit = this.#claimLimit();
-      if (limit === 0) {
-        await this.#slotFreed.wait();
-        continue;
-      }
-      let claimed: ClaimResult;
-      try {
-        const leasedAt = performance.now();
-        claimed = await this.#claim(limit);
-        this.#prefetch.claimed(performance.now() - leasedAt);
-        this.#outage.answered();
-        errorDelay = 0;
-        for (const job of claimed.jobs) this.#start(job, leasedAt);
-      } catch (err) {
-        // The store is down or refusing: retry soon, sooner still once it answers again.
-        this.#storeFailed(err);
-        errorDelay = nextRetryDelay(errorDelay);
-        await this.#outage.retryWait(errorDelay, this.#stop.signal);
-        continue;
-      }
-      if (claimed.jobs.length > 0) {
-        this.#drained = false;
-        poll = MIN_POLL_MS;
-      }
-      // A full batch means more may be waiting: go again at once.
-      if (claimed.jobs.length === limit) continue;
-      if (
-        claimed.jobs.length === 0 &&
-        this.#running.size === 0 &&
-        this.#buffer.size === 0 &&
-        !this.#drained
-      ) {
-        this.#drained = true;
-        this.emit("drained");
-      }
-      let timeout = wakeUp ? maxPoll : poll;
-      if (claimed.nextWakeAt !== null) {
-        timeout = Math.min(timeout, Math.max(1, claimed.nextWakeAt - Date.now()));
-      }
-      try {
-        await this.#idle(wakeUp, handoff, timeout);
-      } catch (err) {
-        // A wait that failed is as good as a wait that ended: the next claim finds out more.
-        this.#storeFailed(err);
-      }
-      if (!wakeUp) poll = Math.min(poll * 2, maxPoll);
-    }
-  }
-
-  /** Wait for work: handed over, signalled by the store, or at the end of a poll interval. */
-  async #idle(wakeUp: boolean, handoff: boolean, timeout: number): Promise<void> {
-    if (wakeUp && handoff && !this.#bands) {
-      const leasedAt = performance.now();
-      const handed = await this.adapter.waitForJobs!(
-        {
-          queue: this.queue,
-          workerId: this.id,
-          limit: Math.max(1, this.#claimLimit()),
-          leaseMs: this.#leaseMs,
-          priorityRange: null,
-        },
-        // A job handed over late in a long wait has spent part of its lease by the measure
-        // #start uses (from the wait's start), so no wait lasts more than half a lease.
-        Math.min(timeout, Math.floor(this.#leaseMs / 2)),
-        this.#stop.signal,
-      );
-      for (const job of handed) this.#start(job, leasedAt);
-      if (handed.length > 0) this.#drained = false;
-    } else if (wakeUp) await this.adapter.waitForWork!(this.queue, timeout, this.#stop.signal);
-    else await sleep(timeout, this.#stop.signal);
-  }
-
-  /**
-   * How many jobs the next claim asks for; 0 means wait for a slot. Without prefetch, the
-   * free slots. With it, free slots plus room in the buffer, asked for only once a slot is
-   * free or the buffer is down to half, so the buffer refills in batches, not a job a claim.
-   */
-  #claimLimit(): number {
-    const prefetch = this.#prefetch.size(this.#concurrency);
-    const held = this.#running.size + this.#buffer.size;
-    const room = this.#concurrency + prefetch - held;
-    if (this.#concurrency === 0 || room <= 0) return 0;
-    const slotFree = this.#running.size < this.#concurrency;
-    if (!slotFree && this.#buffer.size > Math.floor(prefetch / 2)) return 0;
-    const batch = this.#opts.batchSize ?? this.#concurrency + prefetch;
-    return Math.min(room, batch, MAX_BATCH);
-  }
-
-  async #claim(limit: number): Promise<ClaimResult> {
-    const base = { queue: this.queue, workerId: this.id, leaseMs: this.#leaseMs };
-    if (!this.#bands) return this.adapter.claim({ ...base, limit, priorityRange: null });
-    const jobs: ClaimedJob[] = [];
-    for (const slice of this.#bands.allocate(limit)) {
-      const r = await this.adapter.claim({
-        ...base,
-        limit: slice.count,
-        priorityRange: { min: slice.min, max: slice.max },
-      });
-      jobs.push(...r.jobs);
-    }
-    // Bands that came back short lend their slots to whatever else is due, in strict order.
-    if (jobs.length === limit) return { jobs, nextWakeAt: null };
-    const rest = await this.adapter.claim({
-      ...base,
-      limit: limit - jobs.length,
-      priorityRange: null,
-    });
-    jobs.push(...rest.jobs);
-    return { jobs, nextWakeAt: rest.nextWakeAt };
-  }
-
-  /**
-   * Run a claimed job, unless the worker is closing or its lease has already run out by this
-   * process's clock: `leasedAt` (performance.now()) is when the claim that leased it was
-   * sent, so the lease cannot end before `leasedAt + leaseMs`. A process paused past the lease (SIGSTOP, a long
-   * GC, a suspended VM) would otherwise start jobs another worker may have run already.
-   */
-  #start(job: ClaimedJob, leasedAt: number): void {
-    // A claim answered after close() began would start a job nobody waits for or aborts:
-    // close() returned, the owner closed the adapter, and the job stayed active until its
-    // lease ran out (seen under load as a job left active after a worker shut down).
-    if (this.#stop.signal.aborted || performance.now() - leasedAt >= this.#leaseMs) {
-      void this.#handBack(job);
-      return;
-    }
-    if (this.#running.size >= this.#concurrency) {
-      this.#buffer.add(job, leasedAt);
-      return;
-    }
-    this.#launch(job);
-  }
-
-  /** Start buffered jobs while slots are free. */
-  #startBuffered(): void {
-    while (this.#running.size < this.#concurrency && !this.#stop.signal.aborted) {
-      const next = this.#buffer.take(performance.now(), (stale) => void this.#handBack(stale));
-      if (next === undefined) return;
-      this.#launch(next.job);
-    }
-  }
-
-  /** Run a claimed job in a free slot, aborting an older run of it in this worker. */
-  #launch(job: ClaimedJob): void {
-    const running: Running = { job, control: new RunControl(), done: Promise.resolve() };
-    const older = this.#runByJob.get(job.id);
-    // Claimed again while an old run goes on (cancelled and retried, or recovered before a
-    // heartbeat noticed): the old lease is void, so the old run must stop.
-    older?.control.abort(
-      new QueueFlowError("QF_LEASE_LOST", `Job ${job.id} was claimed again while it ran.`),
-    );
-    this.#running.add(running);
-    this.#runByJob.set(job.id, running);
-    running.done = this.#execute(running).finally(() => this.#release(running));
-  }
-
-  /** Return a job whose lease ran out before it started, without spending its attempt. */
-  async #handBack(job: ClaimedJob): Promise<void> {
-    try {
-      const outcome = await this.#batcher.settle({
-        kind: "snooze",
-        id: job.id,
-        token: job.leaseToken,
-        delayMs: 0,
-      });
-      if (outcome === "lease_lost") this.emit("lost", job as unknown as Job<M>);
-    } catch (err) {
-      // Still leased to us: it returns to waiting when stall recovery finds the lease expired.
-      this.#storeFailed(err);
-    }
-  }
-
-  /**
-   * Free a run's slot as soon as its handler is done, before its settle lands: the next claim
-   * then overlaps the settle instead of waiting a round trip behind it (2 serial round trips
-   * per job at concurrency 1 was 0.6x BullMQ's throughput in bench/). Idempotent.
-   */
-  #release(running: Running): void {
-    if (!this.#running.delete(running)) return;
-    if (this.#runByJob.get(running.job.id) === running) this.#runByJob.delete(running.job.id);
-    this.#startBuffered();
-    this.#slotFreed.fire();
-  }
-
-  async #execute(running: Running): Promise<void> {
-    const { job, control } = running;
-    const typed = job as unknown as Job<M>;
-    if (this.listenerCount("active") > 0) this.emit("active", typed);
-    const middleware = this.#opts.middleware ?? [];
-    const ctx = { queue: this.queue, workerId: this.id, job };
-    let settlement: Settlement;
-    const startedAt = performance.now();
-    let ranMs: number | undefined;
-    try {
-      const result = await runWithMiddleware(middleware, "process", ctx, () =>
-        this.#invoke(job, control),
-      );
-      ranMs = performance.now() - startedAt;
-      const value = result === undefined ? null : result;
-      assertJson(value, `Result of job ${job.id}`, DEFAULT_MAX_PAYLOAD_BYTES);
-      settlement = {
-        kind: "complete",
-        id: job.id,
-        token: job.leaseToken,
-        result: value,
-        remove: this.#opts.retention?.completedMs === 0,
-      };
-    } catch (err) {
-      ranMs ??= performance.now() - startedAt;
-      settlement = this.#failure(job, err);
-    }
-    this.#prefetch.ran(ranMs);
-    this.#release(running);
-    let outcome: "ok" | "lease_lost";
-    try {
-      const settling = settlement;
-      outcome = await runWithMiddleware(middleware, "settle", { ...ctx, settlement }, () =>
-        this.#batcher.settle(settling),
-      );
-    } catch (err) {
-      // The job stays active in the store; its lease expires and recovery brings it back.
-      this.#storeFailed(err);
-      return;
-    }
-    this.#outage.answered();
-    if (outcome === "lease_lost") {
-      this.emit("lost", typed);
-      return;
-    }
-    switch (settlement.kind) {
-      case "complete":
-        // What the handler for typed.name returned, undefined made null (see #execute).
-        this.emit("completed", typed, settlement.result as CompletedResult<M>);
-        break;
-      case "retry":
-        this.emit("failed", typed, settlement.error);
-        this.emit("retrying", typed, settlement.error, settlement.delayMs);
-        break;
-      case "dead":
-        this.emit("failed", typed, settlement.error);
-        this.emit("dead", typed, settlement.error);
-        break;
-      case "snooze":
-        break;
-    }
-  }
-
-  /** Run the handler, settling early if the run aborts (timeout, lost lease, close). */
-  #invoke(job: ClaimedJob, control: RunControl): Promise<unknown> {
-    const handler = (
-      this.#handlers as unknown as Record<string, Handler<M, JobName<M>> | undefined>
-    )[job.name];
-    if (!handler) {
-      return Promise.reject(
-        new QueueFlowError(
-          "QF_NO_HANDLER",
-          `Worker for "${this.queue}" has no handler for "${job.name}"; deploy one, then retry the job from the dead letters.`,
-        ),
-      );
-    }
-    const timeoutMs = job.timeoutMs ?? this.#opts.timeoutMs;
-    return new Promise((resolve, reject) => {
-      const timer =
-        timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => {
-              control.abort(
-                new QueueFlowError("QF_TIMEOUT", `Job ${job.id} timed out after ${timeoutMs} ms.`),
-              );
-            }, timeoutMs);
-      control.onAbort(reject);
-      const ctx = new RunningJobContext<M, JobName<M>>(
-        job,
-        this.adapter,
-        control,
-        this.#onProgress(job),
-      );
-      const done = (settle: () => void) => {
-        if (timer) clearTimeout(timer);
-        settle();
-      };
-      try {
-        const result = handler(ctx);
-        if (isThenable(result)) {
-          result.then(
-            (value) => done(() => resolve(value)),
-            (err: unknown) => done(() => reject(err)),
-          );
-        } else done(() => resolve(result));
-      } catch (err) {
-        done(() => reject(err));
-      }
-    });
-  }
-
-  #onProgress(job: ClaimedJob): (progress: Json) => void {
-    return (progress) => this.emit("progress", job as unknown as Job<M>, progress);
-  }
-
-  #failure(job: ClaimedJob, err: unknown): Settlement {
-    const base = { id: job.id, token: job.leaseToken };
-    if (isSnooze(err)) return { kind: "snooze", ...base, delayMs: err.delayMs };
-    // Closing hands an unfinished job back without spending its attempt.
-    if (isQueueFlowError(err, "QF_CLOSED")) return { kind: "snooze", ...base, delayMs: 0 };
-    const error = toAttemptError(err, job.attempts, this.#classify(err, job));
-    if (
-      isUnrecoverableError(err) ||
-      isQueueFlowError(err, "QF_NO_HANDLER") ||
-      isQueueFlowError(err, "QF_INVALID_PAYLOAD") ||
-      isQueueFlowError(err, "QF_PAYLOAD_TOO_LARGE") ||
-      job.attempts >= job.maxAttempts
-    ) {
-      return { kind: "dead", ...base, error };
-    }
-    try {
-      const delayMs = computeBackoff(
-        job.backoff ?? DEFAULT_BACKOFF,
-        job.attempts,
-        err,
-        job,
-        this.#opts.backoffStrategies,
-      );
-      return { kind: "retry", ...base, error, delayMs };
-    } catch (strategyError) {
-      const error = toAttemptError(strategyError, job.attempts, this.#classify(strategyError, job));
-      return { kind: "dead", ...base, error };
-    }
-  }
-
-  /** The user's classifier wins; a classifier that throws must not lose the failure. */
-  #classify(err: unknown, job: ClaimedJob): string {
-    const custom = this.#opts.classifyError;
-    if (custom !== undefined) {
-      try {
-        const errorClass = custom(err, job);
-        if (typeof errorClass === "string" && errorClass !== "") return errorClass;
-      } catch (classifierError) {
-        this.emit("error", classifierError);
-      }
-    }
-    return classifyError(err);
-  }
-
-  async #heartbeat(): Promise<void> {
-    const buffered: readonly Buffered[] = this.#buffer.snapshot();
-    if (this.#running.size === 0 && buffered.length === 0) return;
-    const running = [...this.#running.values()];
-    const sentAt = performance.now();
-    const ok = await this.adapter.extendLeases(
-      this.queue,
-      [...running.map((r) => r.job), ...buffered.map((b) => b.job)].map((job) => ({
-        id: job.id,
-        token: job.leaseToken,
-      })),
-      this.#leaseMs,
-    );
-    this.#outage.answered();
-    const lost = this.#buffer.extended(buffered, ok.slice(running.length), sentAt);
-    for (const job of lost) this.emit("lost", job as unknown as Job<M>);
-    ok.slice(0, running.length).forEach((extended, i) => {
-      if (extended) return;
-      running[i]!.control.abort(
-        new QueueFlowError(
-          "QF_LEASE_LOST",
-          `Job ${running[i]!.job.id} was cancelled or recovered by another worker while running.`,
-        ),
-      );
-    });
-  }
-
-  async #recoverStalled(): Promise<void> {
-    if (this.#outage.down) {
-      // Recovery must not be the first call to reach the store after an outage: it would take
-      // the jobs of workers that have not extended their leases yet. Probe instead; an answer
-      // starts the grace of #onStoreUp.
-      await this.adapter.now();
-      this.#outage.answered();
-      return;
-    }
-    if (performance.now() < this.#recoverNotBefore) return;
-    // A partition fails no call: calls hang, then all reach the store when it heals, this
-    // recovery among the first, before the heartbeats other workers sent meanwhile, and every
-    // lease ran out in between (a loaded fault run dead-lettered jobs that way). A round trip
-    // first: one that took a quarter of a lease means the store was out of reach just now,
-    // so recovery gives the other workers a lease to extend theirs, as after an outage.
-    const probeSent = performance.now();
-    await this.adapter.now();
-    this.#outage.answered();
-    if (performance.now() - probeSent >= this.#leaseMs / 4) {
-      this.#recoverNotBefore = performance.now() + this.#leaseMs;
-      this.#heartbeatNow?.();
-      return;
-    }
-    const { recovered, dead } = await this.adapter.recoverStalled({
-      queue: this.queue,
-      maxStalls: this.#opts.maxStalls ?? 1,
-      limit: 1000,
-    });
-    this.#outage.answered();
-    for (const id of recovered) this.emit("stalled", id, "waiting");
-    for (const id of dead) this.emit("stalled", id, "dead");
-  }
-
-  async #applyRetention(retention: RetentionOptions): Promise<void> {
-    const ages = [
-      ["completed", retention.completedMs],
-      ["dead", retention.deadMs],
-      ["cancelled", retention.cancelledMs],
-    ] as const;
-    const now = await this.adapter.now();
-    for (const [state, age] of ages) {
-      if (age === undefined) continue;
-      // Bounded per tick so a large backlog is worked off over several ticks, not one long one.
-      for (let round = 0; round < RETENTION_ROUNDS; round++) {
-        const removed = await this.adapter.clean({
-          queue: this.queue,
-          state,
-          finishedBefore: now - age,
-          limit: RETENTION_BATCH,
-        });
-        if (removed < RETENTION_BATCH) break;
-      }
-    }
-  }
-
-  #installSignalHandlers(): void {
-    const handler = (signal: NodeJS.Signals) => {
-      process.off("SIGTERM", handler);
-      process.off("SIGINT", handler);
-      void this.close().finally(() => process.kill(process.pid, signal));
-    };
-    this.#signalHandler = handler;
-    process.once("SIGTERM", handler);
-    process.once("SIGINT", handler);
   }
 
   /**
@@ -866,47 +309,10 @@ export class Worker<M extends JobMap = AnyJobMap> extends TypedEmitter<WorkerEve
 
   async #shutdown(timeoutMs: number): Promise<void> {
     this.#stop.abort();
-    // Jobs held ahead were never started: another worker can run them at once.
-    for (const job of this.#buffer.drain()) void this.#handBack(job);
-    this.#slotFreed.fire();
-    const deadline = Date.now() + timeoutMs;
-    const untilDeadline = () => sleep(Math.max(0, deadline - Date.now()));
-    await Promise.race([this.#loop, untilDeadline()]);
-    const finished = Promise.all([...this.#running.values()].map((r) => r.done));
-    await Promise.race([finished, untilDeadline()]);
-    for (const r of this.#running.values()) {
-      r.control.abort(new QueueFlowError("QF_CLOSED", `Worker closed while job ${r.job.id} ran.`));
-    }
-    // Handing leases back needs the store; a store that does not answer must not hold close()
-    // forever: those jobs come back anyway when their leases expire.
-    // The claim loop too: a claim still in flight hands back what it brings (see #start).
-    const handedBack = Promise.all([
-      this.#loop,
-      ...[...this.#running.values()].map((r) => r.done),
-    ]).then(() => this.#batcher.drain());
-    const outcome = await Promise.race([
-      handedBack.then(() => "done" as const),
-      sleep(CLOSE_GRACE_MS).then(() => "gave_up" as const),
-    ]);
-    if (outcome === "gave_up") {
-      this.emit(
-        "error",
-        new QueueFlowError(
-          "QF_STORE_UNAVAILABLE",
-          `Worker closed before the store settled its last jobs: no answer within ${CLOSE_GRACE_MS} ms. Jobs left active return to waiting when their leases expire.`,
-        ),
-      );
-    }
-    for (const timer of this.#timers) clearInterval(timer);
+    await finishJobs(this.#ctx, this.#runner, this.#loop, timeoutMs);
     clearInterval(this.#keepAlive);
-    // A heartbeat or recovery call still in flight would otherwise run on after close()
-    // returned, and fail against the adapter its owner closes next (seen as
-    // MongoClientClosedError in bench/). Bounded like the hand-back above.
-    await Promise.race([Promise.allSettled(this.#background), sleep(CLOSE_GRACE_MS)]);
-    if (this.#signalHandler) {
-      process.off("SIGTERM", this.#signalHandler);
-      process.off("SIGINT", this.#signalHandler);
-    }
+    await this.#maintenance.stop();
+    this.#removeSignalHandlers?.();
     this.emit("closed");
   }
 }
