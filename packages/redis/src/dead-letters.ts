@@ -1,11 +1,8 @@
 import {
   type CleanRequest,
-  checkJobFilter,
-  checkRetryRequest,
   DEAD_LETTER_AGE_BUCKETS_MS,
   type DeadLetterStats,
-  isTerminal,
-  JOB_STATES,
+  invalidCursor,
   type JobFilter,
   type JobPage,
   type JobRecord,
@@ -14,8 +11,8 @@ import {
   pickJobFilter,
   type RetryRequest,
   replacementPayload,
-} from "@queueflow/core";
-import { asArray, checkLimit, invalid, numberOrNull } from "./args.js";
+} from "@queueflow/core/adapter";
+import { asArray, numberOrNull } from "./args.js";
 import { decodeJob, type FlatHash } from "./codec.js";
 import type { ScriptName } from "./scripts.generated.js";
 
@@ -37,7 +34,7 @@ function text(value: string | number | undefined): string {
 
 /**
  * The seven ARGV slots of a {@link JobFilter} (lua/includes/filter.lua), '' for a field not
- * set. Checked by core's shared guard first, so a non-string can never reach a script.
+ * set. Checked by core's edge first, so a non-string can never reach a script.
  */
 export function filterArgs(source: JobFilter): string[] {
   const f = pickJobFilter(source);
@@ -63,18 +60,6 @@ function isPlainObject(value: unknown): value is { [key: string]: Json } {
  * reaches matches further on (a caller looping until 0 purges them all).
  */
 export async function cleanJobs(run: RunScript, request: CleanRequest): Promise<number> {
-  if (!isTerminal(request.state)) {
-    throw invalid(
-      `clean only removes terminal jobs (completed, dead, cancelled), not ${JSON.stringify(request.state)}.`,
-    );
-  }
-  if (!Number.isSafeInteger(request.limit) || request.limit < 0) {
-    throw invalid(`clean limit must be a non-negative integer, got ${String(request.limit)}.`);
-  }
-  if (!(typeof request.finishedBefore === "number" && Number.isFinite(request.finishedBefore))) {
-    throw invalid("clean needs a finite finishedBefore time in ms.");
-  }
-  checkJobFilter(request);
   const filter = filterArgs(request);
   let removed = 0;
   let cursor = "";
@@ -99,7 +84,6 @@ export async function cleanJobs(run: RunScript, request: CleanRequest): Promise<
 
 /** Move dead or cancelled jobs back to waiting (see lua/retry-jobs-14.lua). */
 export async function retryJobs(run: RunScript, request: RetryRequest): Promise<string[]> {
-  checkRetryRequest(request);
   const { queue, ids, payloadPatch } = request;
   if (ids.length === 0) return [];
   // The patch is merged here, not in Lua: cjson would re-encode the payload (empty arrays
@@ -144,16 +128,10 @@ const CURSOR = /^[0-9a-z]{1,11}$/;
 
 /** One page of a state's jobs matching the filter (see lua/list-jobs-13.lua). */
 export async function listJobs(run: RunScript, request: ListJobsRequest): Promise<JobPage> {
-  if (!JOB_STATES.includes(request.state)) {
-    throw invalid(`Unknown job state ${JSON.stringify(request.state)}.`);
-  }
-  checkLimit(request.limit, "listJobs", 1);
   const filter = filterArgs(request);
   const cursor = request.cursor ?? null;
   if (cursor !== null && (typeof cursor !== "string" || !CURSOR.test(cursor))) {
-    throw invalid(
-      `Invalid cursor ${JSON.stringify(cursor)}: pass back the nextCursor of a previous page.`,
-    );
+    throw invalidCursor(cursor);
   }
   const reply = asArray(
     await run(request.queue, "listJobs", [
