@@ -21,6 +21,7 @@ export type * from "./contract.js";
 export { DEAD_LETTER_AGE_BUCKETS_MS } from "./contract.js";
 export { ageBucketIndex, emptyAgeBuckets, emptyDeadLetterStats } from "./dead-letter-stats.js";
 export type { StorageDriver, StoreInfo } from "./driver.js";
+export { fencedOutcome } from "./driver.js";
 export type { ErrorCode } from "./errors.js";
 export { isQueueFlowError, QueueFlowError } from "./errors.js";
 export type {

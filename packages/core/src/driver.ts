@@ -1,4 +1,4 @@
-import type { StorageAdapter } from "./contract.js";
+import type { SettleOutcome, StorageAdapter } from "./contract.js";
 
 /** How a store is named to users in the errors the checked edge words for it. */
 export interface StoreInfo {
@@ -57,4 +57,13 @@ export interface StorageDriver extends Omit<StorageAdapter, "health" | "connect"
    * it unchanged. Optional: without it such errors pass through as the driver threw them.
    */
   refineError?(error: unknown, what: string): unknown;
+}
+
+/**
+ * A fenced write's answer: `ok` when it matched the job under the caller's lease token, else
+ * `lease_lost` (the job moved on, or never had that lease). The one place a store's "zero
+ * rows or documents matched" becomes a contract outcome.
+ */
+export function fencedOutcome(matched: boolean): SettleOutcome {
+  return matched ? "ok" : "lease_lost";
 }

@@ -1,41 +1,35 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type {
-  AdapterCapabilities,
-  AdvanceScheduleRequest,
-  ClaimRequest,
-  ClaimResult,
-  CleanRequest,
-  DeadLetterStats,
-  EnqueueOptions,
-  EnqueueResult,
-  HealthStatus,
-  JobCounts,
-  JobPage,
-  JobRecord,
-  JobState,
-  Json,
-  ListJobsRequest,
-  NewJob,
-  QueueSettings,
-  RecoverRequest,
-  RecoverResult,
-  RetryRequest,
-  ScheduleRecord,
-  Settlement,
-  SettleOutcome,
-  StorageAdapter,
-} from "@queueflow/core";
 import {
-  checkClaim,
-  checkLeaseMs,
-  checkLimit,
-  checkNewJob,
-  checkSettingsPatch,
-  checkSettlements,
+  type AdapterCapabilities,
+  type AdvanceScheduleRequest,
+  CheckedAdapter,
+  type ClaimRequest,
+  type ClaimResult,
+  type CleanRequest,
   cloneAttemptError,
+  type DeadLetterStats,
+  type EnqueueOptions,
+  type EnqueueResult,
+  fencedOutcome,
   isTerminal,
+  type JobCounts,
+  type JobPage,
+  type JobRecord,
+  type JobState,
+  type Json,
+  type ListJobsRequest,
+  mapStoreError,
+  type NewJob,
   QueueFlowError,
-} from "@queueflow/core";
+  type QueueSettings,
+  type RecoverRequest,
+  type RecoverResult,
+  type RetryRequest,
+  type ScheduleRecord,
+  type Settlement,
+  type SettleOutcome,
+  type StorageDriver,
+} from "@queueflow/core/adapter";
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from "pg";
 import { type ClaimMemory, claimJobs } from "./claiming.js";
 import {
@@ -58,7 +52,7 @@ import {
   toQueryable,
 } from "./connection.js";
 import * as dl from "./dead-letters.js";
-import { fencedOutcome, isConflictError, toStoreError } from "./errors.js";
+import { isConflictError, isConnectionError, POSTGRES_ERRORS, refineError } from "./errors.js";
 import { WakeUpListener } from "./listen.js";
 import { checkMigrated, runMigrations } from "./migrate.js";
 import * as q from "./queries.js";
@@ -121,26 +115,12 @@ const TAKEN_ID_MEMORY = 100;
 /** Idle group rows deleted per recoverStalled call (one bounded statement). */
 const PRUNE_GROUPS_LIMIT = 1000;
 
-/**
- * A {@link StorageAdapter} on PostgreSQL (via `pg`): durable jobs shared by every process on
- * the database. Claims lease jobs with `FOR UPDATE SKIP LOCKED` in one statement that also
- * holds the queue's pause, concurrency cap and rate limit; settles are fenced by lease token,
- * a whole batch in one statement; `waitForWork` wakes on LISTEN/NOTIFY; `enqueue` accepts your
- * transaction client, so a job is added atomically with your own writes. Times come from the
- * server's clock.
- *
- * @throws QueueFlowError `QF_INVALID_ARGUMENT` from the constructor for a bad schema name;
- * `QF_STORE_UNAVAILABLE` from any method when the server cannot be reached; `QF_CLOSED`
- * after `close()`; `QF_INVALID_STATE` from `connect()` with `migrate: false` on an
- * out-of-date schema.
- *
- * @example
- * const adapter = new PostgresAdapter({ connection: process.env.DATABASE_URL! });
- * await adapter.connect();
- * const queue = new Queue("emails", { adapter });
- */
-export class PostgresAdapter implements StorageAdapter {
+/** The PostgreSQL store behind {@link PostgresAdapter}; the checked edge validates its input. */
+class PostgresDriver implements StorageDriver {
   readonly name = "postgres";
+  readonly storeInfo = POSTGRES_ERRORS.storeInfo;
+  readonly isUnavailable = isConnectionError;
+  readonly refineError = refineError;
   readonly capabilities: AdapterCapabilities = { wakeUp: true, transactions: true, groups: true };
 
   private readonly s: Schema;
@@ -161,9 +141,6 @@ export class PostgresAdapter implements StorageAdapter {
   private takenIdBatches = 0;
   /** Per queue, the listener's mark when its latest claim was sent (see waitForWork). */
   private readonly claimMarks = new Map<string, string | null>();
-  private connecting: Promise<void> | null = null;
-  private connected = false;
-  private closed = false;
 
   constructor(options: PostgresAdapterOptions) {
     this.s = schemaOf(options.schema ?? DEFAULT_SCHEMA);
@@ -179,51 +156,25 @@ export class PostgresAdapter implements StorageAdapter {
     return this.s.name;
   }
 
-  async connect(): Promise<void> {
-    this.assertOpen();
-    if (this.connected) return;
-    this.connecting ??= this.prepare().finally(() => {
-      this.connecting = null;
-    });
-    return this.connecting;
-  }
-
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
     const listener = this.listener;
     this.listener = null;
     if (listener !== null) await listener.close();
     if (this.ownsPool) await this.pool.end();
   }
 
-  async health(): Promise<HealthStatus> {
-    if (this.closed) return { ok: false, latencyMs: 0, message: "PostgresAdapter is closed." };
-    const started = performance.now();
-    try {
-      await this.pool.query("select 1");
-      return { ok: true, latencyMs: performance.now() - started };
-    } catch (err) {
-      return {
-        ok: false,
-        latencyMs: performance.now() - started,
-        message: err instanceof Error ? err.message : String(err),
-      };
-    }
+  async ping(): Promise<void> {
+    await this.pool.query("select 1");
   }
 
   async now(): Promise<number> {
-    this.assertOpen();
     const [row] = await this.run<{ now: string }>(q.serverNow(this.s), "now");
     return num(row!.now);
   }
 
   async enqueue(jobs: NewJob[], options?: EnqueueOptions): Promise<EnqueueResult[]> {
-    this.assertOpen();
     const tx = options?.tx;
     const client = tx === undefined || tx === null ? undefined : toQueryable(tx);
-    // Check the whole batch first so a bad job cannot leave half of it stored.
-    for (const job of jobs) checkNewJob(job);
     const results: (EnqueueResult | undefined)[] = new Array(jobs.length);
     let pending = jobs.map((_, i) => i);
     let races = 0;
@@ -311,8 +262,6 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
-    this.assertOpen();
-    checkClaim(request);
     if (request.limit === 0) return { jobs: [], nextWakeAt: null };
     if (this.listener !== null) {
       this.claimMarks.set(request.queue, this.listener.mark(request.queue));
@@ -321,9 +270,6 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async settle(queue: string, settlements: Settlement[]): Promise<SettleOutcome[]> {
-    this.assertOpen();
-    checkSettlements(settlements);
-    if (settlements.length === 0) return [];
     const rows = await this.run<{ id: string }>(this.settleStatement(queue, settlements), "settle");
     // A claim of this adapter skipped groups locked by settles like this one, and nothing
     // notifies when their locks go: wake this process's waiters now that these have.
@@ -339,9 +285,6 @@ export class PostgresAdapter implements StorageAdapter {
     leases: { id: string; token: string }[],
     leaseMs: number,
   ): Promise<boolean[]> {
-    this.assertOpen();
-    checkLeaseMs(leaseMs);
-    if (leases.length === 0) return [];
     const rows = await this.run<{ id: string }>(
       q.extendLeases(
         this.s,
@@ -359,7 +302,6 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async updateProgress(queue: string, id: string, token: string, progress: Json): Promise<boolean> {
-    this.assertOpen();
     const rows = await this.run(
       q.updateProgress(this.s, queue, id, token, jsonParam(progress)),
       "updateProgress",
@@ -368,7 +310,6 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async cancel(queue: string, id: string): Promise<JobState | null> {
-    this.assertOpen();
     for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
       const [row] = await this.run<{ cancelled: boolean; prior: JobState | null }>(
         q.cancelJob(this.s, queue, id),
@@ -384,9 +325,6 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async recoverStalled(request: RecoverRequest): Promise<RecoverResult> {
-    this.assertOpen();
-    checkLimit(request.limit, "recoverStalled", 0);
-    if (request.limit === 0) return { recovered: [], dead: [] };
     const rows = await this.run<{ id: string; state: JobState }>(
       q.recoverStalled(this.s, request.queue, request.maxStalls, request.limit),
       "recoverStalled",
@@ -403,18 +341,15 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async getJob(queue: string, id: string): Promise<JobRecord | null> {
-    this.assertOpen();
     const [row] = await this.run<JobRow>(q.getJob(this.s, queue, id), "getJob");
     return row === undefined ? null : toJobRecord(row);
   }
 
   async listJobs(request: ListJobsRequest): Promise<JobPage> {
-    this.assertOpen();
     return dl.listJobs(this.runner, this.s, request);
   }
 
   async counts(queue: string): Promise<JobCounts> {
-    this.assertOpen();
     const [row] = await this.run<Record<JobState, string>>(q.countJobs(this.s, queue), "counts");
     return {
       waiting: num(row!.waiting),
@@ -427,7 +362,6 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async getSettings(queue: string): Promise<QueueSettings> {
-    this.assertOpen();
     const [row] = await this.run<SettingsRow>(q.getSettings(this.s, queue), "getSettings");
     return row === undefined
       ? { paused: false, concurrency: null, rateLimit: null }
@@ -435,8 +369,6 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async updateSettings(queue: string, patch: Partial<QueueSettings>): Promise<QueueSettings> {
-    this.assertOpen();
-    checkSettingsPatch(patch);
     const rate = patch.rateLimit;
     const [row] = await this.run<SettingsRow>(
       q.updateSettings(this.s, {
@@ -460,7 +392,6 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async remove(queue: string, id: string): Promise<"removed" | "active" | "not_found"> {
-    this.assertOpen();
     const [row] = await this.run<{ removed: boolean; prior: JobState | null }>(
       q.removeJob(this.s, queue, id),
       "remove",
@@ -470,28 +401,23 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async retryJobs(request: RetryRequest): Promise<string[]> {
-    this.assertOpen();
     return dl.retryJobs(this.runner, this.s, request);
   }
 
   async promote(queue: string, id: string): Promise<boolean> {
-    this.assertOpen();
     const [row] = await this.run<{ promoted: boolean }>(q.promoteJob(this.s, queue, id), "promote");
     return row!.promoted;
   }
 
   async clean(request: CleanRequest): Promise<number> {
-    this.assertOpen();
     return dl.clean(this.runner, this.s, request);
   }
 
   async deadLetterStats(queue: string): Promise<DeadLetterStats> {
-    this.assertOpen();
     return dl.deadLetterStats(this.runner, this.s, queue);
   }
 
   async upsertSchedule(schedule: ScheduleRecord): Promise<void> {
-    this.assertOpen();
     await this.run(
       q.upsertSchedule(
         this.s,
@@ -506,19 +432,16 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async removeSchedule(queue: string, id: string): Promise<boolean> {
-    this.assertOpen();
     const rows = await this.run(q.removeSchedule(this.s, queue, id), "removeSchedule");
     return rows.length > 0;
   }
 
   async listSchedules(queue: string): Promise<ScheduleRecord[]> {
-    this.assertOpen();
     const rows = await this.run<ScheduleRow>(q.listSchedules(this.s, queue), "listSchedules");
     return rows.map(toScheduleRecord);
   }
 
   async advanceSchedule(request: AdvanceScheduleRequest): Promise<boolean> {
-    this.assertOpen();
     const rows = await this.run(
       q.advanceSchedule(
         this.s,
@@ -533,7 +456,6 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async waitForWork(queue: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    this.assertOpen();
     if (signal.aborted || !(timeoutMs > 0)) return;
     this.listener ??= new WakeUpListener(this.clientConfig, this.s.channel, this.s.channelIdent);
     const listener = this.listener;
@@ -562,12 +484,13 @@ export class PostgresAdapter implements StorageAdapter {
     return waiter.promise;
   }
 
-  private async prepare(): Promise<void> {
+  /** Check out a client and migrate (or check) the schema on it. */
+  async connect(): Promise<void> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
     } catch (err) {
-      throw toStoreError(err, "connect");
+      throw mapStoreError(this, err, "connect");
     }
     // pg emits "error" on a checked-out client whose connection dies, even mid-query; the
     // pool listens only while a client is idle, and an unheard "error" ends the process.
@@ -578,10 +501,9 @@ export class PostgresAdapter implements StorageAdapter {
     try {
       if (this.migrate) await runMigrations(client, this.s);
       else await checkMigrated(client, this.s);
-      this.connected = true;
     } catch (err) {
       failure = err;
-      throw toStoreError(err, "migrate");
+      throw mapStoreError(this, err, "migrate");
     } finally {
       client.off("error", onError);
       // A client whose migration failed may be mid-transaction or dead: never reuse it.
@@ -589,13 +511,12 @@ export class PostgresAdapter implements StorageAdapter {
     }
   }
 
-  /** Run one statement on the pool (connecting first if needed) or on the caller's client. */
+  /** Run one statement on the pool or on the caller's client. */
   private async run<R extends QueryResultRow = QueryResultRow>(
     statement: q.Statement,
     what: string,
     client?: Queryable,
   ): Promise<R[]> {
-    if (!this.connected) await this.connect();
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await (client ?? (this.pool as unknown as Queryable)).query<R>(statement);
@@ -608,7 +529,7 @@ export class PostgresAdapter implements StorageAdapter {
           await sleep(attempt * 5 + Math.random() * 10);
           continue;
         }
-        throw toStoreError(err, what);
+        throw mapStoreError(this, err, what);
       }
     }
   }
@@ -655,13 +576,33 @@ export class PostgresAdapter implements StorageAdapter {
       return fencedOutcome(ok);
     });
   }
+}
 
-  private assertOpen(): void {
-    if (this.closed) {
-      throw new QueueFlowError(
-        "QF_CLOSED",
-        "This PostgresAdapter was closed; create a new one (jobs stay in the database).",
-      );
-    }
+/**
+ * A {@link StorageAdapter} on PostgreSQL (via `pg`): durable jobs shared by every process on
+ * the database. Claims lease jobs with `FOR UPDATE SKIP LOCKED` in one statement that also
+ * holds the queue's pause, concurrency cap and rate limit; settles are fenced by lease token,
+ * a whole batch in one statement; `waitForWork` wakes on LISTEN/NOTIFY; `enqueue` accepts your
+ * transaction client, so a job is added atomically with your own writes. Times come from the
+ * server's clock.
+ *
+ * @throws QueueFlowError `QF_INVALID_ARGUMENT` from the constructor for a bad schema name;
+ * `QF_STORE_UNAVAILABLE` from any method when the server cannot be reached; `QF_CLOSED`
+ * after `close()`; `QF_INVALID_STATE` from `connect()` with `migrate: false` on an
+ * out-of-date schema.
+ *
+ * @example
+ * const adapter = new PostgresAdapter({ connection: process.env.DATABASE_URL! });
+ * await adapter.connect();
+ * const queue = new Queue("emails", { adapter });
+ */
+export class PostgresAdapter extends CheckedAdapter<PostgresDriver> {
+  constructor(options: PostgresAdapterOptions) {
+    super(new PostgresDriver(options));
+  }
+
+  /** The schema this adapter keeps its tables in. */
+  get schema(): string {
+    return this.driver.schema;
   }
 }

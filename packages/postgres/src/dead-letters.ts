@@ -1,23 +1,18 @@
-import type {
-  AgeBucket,
-  CleanRequest,
-  DeadLetterStats,
-  JobPage,
-  ListJobsRequest,
-  RetryRequest,
-} from "@queueflow/core";
 import {
-  checkLimit,
-  checkRetryRequest,
-  checkState,
+  type AgeBucket,
+  type CleanRequest,
   DEAD_LETTER_AGE_BUCKETS_MS,
+  type DeadLetterStats,
   emptyAgeBuckets,
+  invalidCursor,
   isTerminal,
+  type JobPage,
   type Json,
+  type ListJobsRequest,
   pickJobFilter,
-  QueueFlowError,
+  type RetryRequest,
   replacementPayload,
-} from "@queueflow/core";
+} from "@queueflow/core/adapter";
 import type { QueryResultRow } from "pg";
 import { type JobRow, jsonParam, num, numOrNull, toJobRecord } from "./codec.js";
 import * as q from "./queries.js";
@@ -41,13 +36,6 @@ const MAX_INT4 = 2_147_483_647;
 const SEQ = /^[0-9a-z]{1,11}$/;
 const TERMINAL_CURSOR = /^([0-9a-z]{1,11})\.([0-9a-z]{1,11})$/;
 
-function badCursor(cursor: unknown): QueueFlowError {
-  return new QueueFlowError(
-    "QF_INVALID_ARGUMENT",
-    `Invalid cursor ${JSON.stringify(cursor)}: pass back the nextCursor of a previous page of the same state.`,
-  );
-}
-
 /** Base-36 digits back to a decimal string for a bigint parameter. */
 function fromBase36(digits: string): string {
   return String(Number.parseInt(digits, 36));
@@ -59,13 +47,13 @@ function fromBase36(digits: string): string {
  */
 function decodeCursor(cursor: unknown, terminal: boolean): q.ListCursor | null {
   if (cursor == null) return null;
-  if (typeof cursor !== "string") throw badCursor(cursor);
+  if (typeof cursor !== "string") throw invalidCursor(cursor);
   if (terminal) {
     const match = TERMINAL_CURSOR.exec(cursor);
-    if (match === null) throw badCursor(cursor);
+    if (match === null) throw invalidCursor(cursor);
     return { finishedAt: fromBase36(match[1]!), seq: fromBase36(match[2]!) };
   }
-  if (!SEQ.test(cursor)) throw badCursor(cursor);
+  if (!SEQ.test(cursor)) throw invalidCursor(cursor);
   return { finishedAt: null, seq: fromBase36(cursor) };
 }
 
@@ -75,8 +63,6 @@ function encodeCursor(row: { state_seq: string; finished_at: string | null }, te
 }
 
 export async function listJobs(run: Run, s: Schema, request: ListJobsRequest): Promise<JobPage> {
-  checkState(request.state);
-  checkLimit(request.limit, "listJobs", 1);
   const filter = pickJobFilter(request);
   const terminal = isTerminal(request.state);
   const after = decodeCursor(request.cursor, terminal);
@@ -100,7 +86,6 @@ export async function listJobs(run: Run, s: Schema, request: ListJobsRequest): P
 }
 
 export async function retryJobs(run: Run, s: Schema, request: RetryRequest): Promise<string[]> {
-  checkRetryRequest(request);
   if (request.ids.length === 0) return [];
   const replacements: { [id: string]: Json } = {};
   let replacing = false;
@@ -132,23 +117,12 @@ export async function retryJobs(run: Run, s: Schema, request: RetryRequest): Pro
 }
 
 export async function clean(run: Run, s: Schema, request: CleanRequest): Promise<number> {
-  if (!isTerminal(request.state)) {
-    throw new QueueFlowError(
-      "QF_INVALID_ARGUMENT",
-      `clean only removes terminal jobs (completed, dead, cancelled), not ${JSON.stringify(request.state)}.`,
-    );
-  }
-  checkLimit(request.limit, "clean", 0);
   const filter = pickJobFilter(request);
-  if (filter.finishedBefore === undefined) {
-    throw new QueueFlowError("QF_INVALID_ARGUMENT", "clean needs finishedBefore, a time in ms.");
-  }
-  if (request.limit === 0) return 0;
   const [row] = await run<{ removed: number }>(
     q.cleanJobs(s, {
       queue: request.queue,
       state: request.state,
-      filter: { ...filter, finishedBefore: filter.finishedBefore },
+      filter: { ...filter, finishedBefore: request.finishedBefore },
       limit: request.limit,
     }),
     "clean",
