@@ -47,3 +47,4 @@ export { cloneAttemptError } from "./memory/json-clone.js";
 export { MAX_PRIORITY, MIN_PRIORITY } from "./priority.js";
 export type { StoreErrorSource } from "./store-errors.js";
 export { mapStoreError, SOCKET_ERROR_CODES, storeUnavailable } from "./store-errors.js";
+export { sleep } from "./wait.js";

@@ -24,6 +24,7 @@ import type {
   Settlement,
   SettleOutcome,
 } from "@queueflow/core";
+import { fencedOutcome } from "@queueflow/core/adapter";
 import type { AnyBulkWriteOperation } from "mongodb";
 import { ObjectId } from "mongodb";
 import { Claimer } from "./claim.js";
@@ -32,7 +33,6 @@ import { type JobDoc, type SettingsDoc, toJson } from "./codec.js";
 import { type Collections, jobKey } from "./collections.js";
 import { cleanJobs, deadLetterStats, listJobs, retryJob, stateFilter } from "./dead-letter-ops.js";
 import { Enqueuer } from "./enqueue.js";
-import { fencedOutcome } from "./errors.js";
 import { type GroupEvent, Groups, groupKey, groupLimits } from "./groups.js";
 import { settleUpdate, stamp } from "./settle-update.js";
 
