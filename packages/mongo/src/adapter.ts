@@ -1,31 +1,11 @@
+import type * as qf from "@queueflow/core/adapter";
+import type { Json } from "@queueflow/core/adapter";
 import {
-  type AdapterCapabilities,
-  type AdvanceScheduleRequest,
   CheckedAdapter,
-  type ClaimRequest,
-  type ClaimResult,
-  type CleanRequest,
-  type DeadLetterStats,
-  type EnqueueResult,
   invalidCursor,
-  type JobCounts,
-  type JobPage,
-  type JobRecord,
-  type JobState,
-  type Json,
-  type ListJobsRequest,
   mapStoreError,
-  type NewJob,
   pickJobFilter,
   QueueFlowError,
-  type QueueSettings,
-  type RecoverRequest,
-  type RecoverResult,
-  type RetryRequest,
-  type ScheduleRecord,
-  type Settlement,
-  type SettleOutcome,
-  type StorageDriver,
   sleep,
 } from "@queueflow/core/adapter";
 import { type Db, MongoClient, type MongoClientOptions, ObjectId } from "mongodb";
@@ -93,12 +73,12 @@ function isClient(value: unknown): value is MongoClient {
 }
 
 /** The MongoDB store behind {@link MongoAdapter}; the checked edge validates its input. */
-class MongoDriver implements StorageDriver {
+class MongoDriver implements qf.StorageDriver {
   readonly name = "mongo";
   readonly storeInfo = MONGO;
   readonly isUnavailable = isUnavailable;
   /** `wakeUp` is decided at connect (see {@link MongoAdapterOptions.wakeUp}). */
-  readonly capabilities: AdapterCapabilities = { wakeUp: false, transactions: false, groups: true };
+  readonly capabilities = { wakeUp: false, transactions: false, groups: true };
 
   private readonly client: MongoClient | null;
   private readonly ownsClient: boolean;
@@ -169,16 +149,16 @@ class MongoDriver implements StorageDriver {
     return this.run("now", async () => this.ops.now());
   }
 
-  async enqueue(jobs: NewJob[]): Promise<EnqueueResult[]> {
+  async enqueue(jobs: qf.NewJob[]): Promise<qf.EnqueueResult[]> {
     return this.run("enqueue", () => this.ops.enqueue(jobs));
   }
 
-  async claim(request: ClaimRequest): Promise<ClaimResult> {
+  async claim(request: qf.ClaimRequest): Promise<qf.ClaimResult> {
     if (request.limit === 0) return { jobs: [], nextWakeAt: null };
     return this.run("claim", () => this.ops.claim(request));
   }
 
-  async settle(queue: string, settlements: Settlement[]): Promise<SettleOutcome[]> {
+  async settle(queue: string, settlements: qf.Settlement[]): Promise<qf.SettleOutcome[]> {
     return this.run("settle", () => this.ops.settle(queue, settlements));
   }
 
@@ -194,24 +174,24 @@ class MongoDriver implements StorageDriver {
     return this.run("updateProgress", () => this.ops.updateProgress(queue, id, token, progress));
   }
 
-  async cancel(queue: string, id: string): Promise<JobState | null> {
+  async cancel(queue: string, id: string): Promise<qf.JobState | null> {
     return this.run("cancel", () => this.ops.cancel(queue, id));
   }
 
-  async recoverStalled(request: RecoverRequest): Promise<RecoverResult> {
+  async recoverStalled(request: qf.RecoverRequest): Promise<qf.RecoverResult> {
     return this.run("recoverStalled", () =>
       this.ops.recoverStalled(request.queue, request.maxStalls, request.limit),
     );
   }
 
-  async getJob(queue: string, id: string): Promise<JobRecord | null> {
+  async getJob(queue: string, id: string): Promise<qf.JobRecord | null> {
     return this.run("getJob", async () => {
       const doc = await this.ops.getJob(queue, id);
       return doc === null ? null : toJobRecord(doc, this.ops.now());
     });
   }
 
-  async listJobs(request: ListJobsRequest): Promise<JobPage> {
+  async listJobs(request: qf.ListJobsRequest): Promise<qf.JobPage> {
     const filter = pickJobFilter(request);
     const cursor = request.cursor;
     if (cursor != null && (typeof cursor !== "string" || !/^[0-9a-f]{24}$/.test(cursor))) {
@@ -237,15 +217,15 @@ class MongoDriver implements StorageDriver {
     });
   }
 
-  async counts(queue: string): Promise<JobCounts> {
+  async counts(queue: string): Promise<qf.JobCounts> {
     return this.run("counts", () => this.ops.counts(queue));
   }
 
-  async getSettings(queue: string): Promise<QueueSettings> {
+  async getSettings(queue: string): Promise<qf.QueueSettings> {
     return this.run("getSettings", async () => toQueueSettings(await this.ops.getSettings(queue)));
   }
 
-  async updateSettings(queue: string, patch: Partial<QueueSettings>): Promise<QueueSettings> {
+  async updateSettings(queue: string, patch: Partial<qf.QueueSettings>): Promise<qf.QueueSettings> {
     return this.run("updateSettings", async () =>
       toQueueSettings(await this.ops.updateSettings(queue, patch)),
     );
@@ -258,7 +238,7 @@ class MongoDriver implements StorageDriver {
     });
   }
 
-  async retryJobs(request: RetryRequest): Promise<string[]> {
+  async retryJobs(request: qf.RetryRequest): Promise<string[]> {
     const ids = [...new Set(request.ids)];
     return this.run("retryJobs", async () => {
       const moved: string[] = [];
@@ -275,17 +255,17 @@ class MongoDriver implements StorageDriver {
     return this.run("promote", () => this.ops.promote(queue, id));
   }
 
-  async clean(request: CleanRequest): Promise<number> {
+  async clean(request: qf.CleanRequest): Promise<number> {
     // Typed fields only: other keys a caller passed never reach the filter.
     const filter = pickJobFilter(request);
     return this.run("clean", () => this.ops.clean(request, filter));
   }
 
-  async deadLetterStats(queue: string): Promise<DeadLetterStats> {
+  async deadLetterStats(queue: string): Promise<qf.DeadLetterStats> {
     return this.run("deadLetterStats", () => this.ops.deadLetterStats(queue));
   }
 
-  async upsertSchedule(schedule: ScheduleRecord): Promise<void> {
+  async upsertSchedule(schedule: qf.ScheduleRecord): Promise<void> {
     const doc = scheduleDoc(schedule);
     await this.run("upsertSchedule", () =>
       this.c.schedules.replaceOne({ _id: doc._id }, doc, { upsert: true }),
@@ -299,14 +279,14 @@ class MongoDriver implements StorageDriver {
     return res.deletedCount === 1;
   }
 
-  async listSchedules(queue: string): Promise<ScheduleRecord[]> {
+  async listSchedules(queue: string): Promise<qf.ScheduleRecord[]> {
     const docs = await this.run("listSchedules", () =>
       this.c.schedules.find({ queue }, { sort: { id: 1 } }).toArray(),
     );
     return docs.map(toScheduleRecord);
   }
 
-  async advanceSchedule(request: AdvanceScheduleRequest): Promise<boolean> {
+  async advanceSchedule(request: qf.AdvanceScheduleRequest): Promise<boolean> {
     // Compare-and-set on the stored next run: of several schedulers, one matches.
     const res = await this.run("advanceSchedule", () =>
       this.c.schedules.updateOne(

@@ -1,34 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type * as qf from "@queueflow/core/adapter";
+import type { Json } from "@queueflow/core/adapter";
 import {
-  type AdapterCapabilities,
-  type AdvanceScheduleRequest,
   CheckedAdapter,
-  type ClaimRequest,
-  type ClaimResult,
-  type CleanRequest,
   cloneAttemptError,
-  type DeadLetterStats,
-  type EnqueueOptions,
-  type EnqueueResult,
   fencedOutcome,
   isTerminal,
-  type JobCounts,
-  type JobPage,
-  type JobRecord,
-  type JobState,
-  type Json,
-  type ListJobsRequest,
   mapStoreError,
-  type NewJob,
   QueueFlowError,
-  type QueueSettings,
-  type RecoverRequest,
-  type RecoverResult,
-  type RetryRequest,
-  type ScheduleRecord,
-  type Settlement,
-  type SettleOutcome,
-  type StorageDriver,
 } from "@queueflow/core/adapter";
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from "pg";
 import { type ClaimMemory, claimJobs } from "./claiming.js";
@@ -63,18 +42,18 @@ type PlainEnqueueRow = JobRow & {
   ord: number;
   inserted: boolean;
   first: boolean;
-  new_state: JobState | null;
+  new_state: qf.JobState | null;
   new_created_at: string | null;
   new_run_at: string | null;
 };
 
 /** Jobs the plain enqueue takes: no dedup key, no group. */
-function isPlain(job: NewJob): boolean {
+function isPlain(job: qf.NewJob): boolean {
   return job.dedupKey === null && (job.group ?? null) === null;
 }
 
 /** The record of a job the plain enqueue created, from what was sent and the server's fields. */
-function createdRecord(sent: NewJobParam, row: PlainEnqueueRow): JobRecord {
+function createdRecord(sent: NewJobParam, row: PlainEnqueueRow): qf.JobRecord {
   return {
     id: sent.id,
     queue: sent.queue,
@@ -116,12 +95,12 @@ const TAKEN_ID_MEMORY = 100;
 const PRUNE_GROUPS_LIMIT = 1000;
 
 /** The PostgreSQL store behind {@link PostgresAdapter}; the checked edge validates its input. */
-class PostgresDriver implements StorageDriver {
+class PostgresDriver implements qf.StorageDriver {
   readonly name = "postgres";
   readonly storeInfo = POSTGRES_ERRORS.storeInfo;
   readonly isUnavailable = isConnectionError;
   readonly refineError = refineError;
-  readonly capabilities: AdapterCapabilities = { wakeUp: true, transactions: true, groups: true };
+  readonly capabilities = { wakeUp: true, transactions: true, groups: true };
 
   private readonly s: Schema;
   private readonly pool: Pool;
@@ -172,10 +151,10 @@ class PostgresDriver implements StorageDriver {
     return num(row!.now);
   }
 
-  async enqueue(jobs: NewJob[], options?: EnqueueOptions): Promise<EnqueueResult[]> {
+  async enqueue(jobs: qf.NewJob[], options?: qf.EnqueueOptions): Promise<qf.EnqueueResult[]> {
     const tx = options?.tx;
     const client = tx === undefined || tx === null ? undefined : toQueryable(tx);
-    const results: (EnqueueResult | undefined)[] = new Array(jobs.length);
+    const results: (qf.EnqueueResult | undefined)[] = new Array(jobs.length);
     let pending = jobs.map((_, i) => i);
     let races = 0;
     while (pending.length > 0 && races < MAX_ENQUEUE_ROUNDS) {
@@ -190,7 +169,7 @@ class PostgresDriver implements StorageDriver {
         const sent = JSON.parse(encoded) as NewJobParam[];
         const rows = await this.enqueuePlain(sent, encoded, client);
         const key = (ord: number) => `${sent[ord]!.queue}\u0000${sent[ord]!.id}`;
-        const created = new Map<string, JobRecord>();
+        const created = new Map<string, qf.JobRecord>();
         for (const row of rows) {
           const index = pending[row.ord]!;
           if (row.inserted) {
@@ -229,7 +208,7 @@ class PostgresDriver implements StorageDriver {
         `Enqueue of ${pending.length} job(s) kept racing jobs with the same id or dedup key that finished at once; retry the call.`,
       );
     }
-    return results as EnqueueResult[];
+    return results as qf.EnqueueResult[];
   }
 
   /**
@@ -261,7 +240,7 @@ class PostgresDriver implements StorageDriver {
     return this.run<PlainEnqueueRow>(statement("skip"), "enqueue", client);
   }
 
-  async claim(request: ClaimRequest): Promise<ClaimResult> {
+  async claim(request: qf.ClaimRequest): Promise<qf.ClaimResult> {
     if (request.limit === 0) return { jobs: [], nextWakeAt: null };
     if (this.listener !== null) {
       this.claimMarks.set(request.queue, this.listener.mark(request.queue));
@@ -269,7 +248,7 @@ class PostgresDriver implements StorageDriver {
     return claimJobs(this.runner, this.s, this.claimMemory, request);
   }
 
-  async settle(queue: string, settlements: Settlement[]): Promise<SettleOutcome[]> {
+  async settle(queue: string, settlements: qf.Settlement[]): Promise<qf.SettleOutcome[]> {
     const rows = await this.run<{ id: string }>(this.settleStatement(queue, settlements), "settle");
     // A claim of this adapter skipped groups locked by settles like this one, and nothing
     // notifies when their locks go: wake this process's waiters now that these have.
@@ -309,9 +288,9 @@ class PostgresDriver implements StorageDriver {
     return rows.length > 0;
   }
 
-  async cancel(queue: string, id: string): Promise<JobState | null> {
+  async cancel(queue: string, id: string): Promise<qf.JobState | null> {
     for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
-      const [row] = await this.run<{ cancelled: boolean; prior: JobState | null }>(
+      const [row] = await this.run<{ cancelled: boolean; prior: qf.JobState | null }>(
         q.cancelJob(this.s, queue, id),
         "cancel",
       );
@@ -324,8 +303,8 @@ class PostgresDriver implements StorageDriver {
     return job === null ? null : job.state;
   }
 
-  async recoverStalled(request: RecoverRequest): Promise<RecoverResult> {
-    const rows = await this.run<{ id: string; state: JobState }>(
+  async recoverStalled(request: qf.RecoverRequest): Promise<qf.RecoverResult> {
+    const rows = await this.run<{ id: string; state: qf.JobState }>(
       q.recoverStalled(this.s, request.queue, request.maxStalls, request.limit),
       "recoverStalled",
     );
@@ -340,17 +319,17 @@ class PostgresDriver implements StorageDriver {
     return { recovered, dead };
   }
 
-  async getJob(queue: string, id: string): Promise<JobRecord | null> {
+  async getJob(queue: string, id: string): Promise<qf.JobRecord | null> {
     const [row] = await this.run<JobRow>(q.getJob(this.s, queue, id), "getJob");
     return row === undefined ? null : toJobRecord(row);
   }
 
-  async listJobs(request: ListJobsRequest): Promise<JobPage> {
+  async listJobs(request: qf.ListJobsRequest): Promise<qf.JobPage> {
     return dl.listJobs(this.runner, this.s, request);
   }
 
-  async counts(queue: string): Promise<JobCounts> {
-    const [row] = await this.run<Record<JobState, string>>(q.countJobs(this.s, queue), "counts");
+  async counts(queue: string): Promise<qf.JobCounts> {
+    const [row] = await this.run<Record<qf.JobState, string>>(q.countJobs(this.s, queue), "counts");
     return {
       waiting: num(row!.waiting),
       delayed: num(row!.delayed),
@@ -361,14 +340,14 @@ class PostgresDriver implements StorageDriver {
     };
   }
 
-  async getSettings(queue: string): Promise<QueueSettings> {
+  async getSettings(queue: string): Promise<qf.QueueSettings> {
     const [row] = await this.run<SettingsRow>(q.getSettings(this.s, queue), "getSettings");
     return row === undefined
       ? { paused: false, concurrency: null, rateLimit: null }
       : toQueueSettings(row);
   }
 
-  async updateSettings(queue: string, patch: Partial<QueueSettings>): Promise<QueueSettings> {
+  async updateSettings(queue: string, patch: Partial<qf.QueueSettings>): Promise<qf.QueueSettings> {
     const rate = patch.rateLimit;
     const [row] = await this.run<SettingsRow>(
       q.updateSettings(this.s, {
@@ -392,7 +371,7 @@ class PostgresDriver implements StorageDriver {
   }
 
   async remove(queue: string, id: string): Promise<"removed" | "active" | "not_found"> {
-    const [row] = await this.run<{ removed: boolean; prior: JobState | null }>(
+    const [row] = await this.run<{ removed: boolean; prior: qf.JobState | null }>(
       q.removeJob(this.s, queue, id),
       "remove",
     );
@@ -400,7 +379,7 @@ class PostgresDriver implements StorageDriver {
     return row!.prior === "active" ? "active" : "not_found";
   }
 
-  async retryJobs(request: RetryRequest): Promise<string[]> {
+  async retryJobs(request: qf.RetryRequest): Promise<string[]> {
     return dl.retryJobs(this.runner, this.s, request);
   }
 
@@ -409,15 +388,15 @@ class PostgresDriver implements StorageDriver {
     return row!.promoted;
   }
 
-  async clean(request: CleanRequest): Promise<number> {
+  async clean(request: qf.CleanRequest): Promise<number> {
     return dl.clean(this.runner, this.s, request);
   }
 
-  async deadLetterStats(queue: string): Promise<DeadLetterStats> {
+  async deadLetterStats(queue: string): Promise<qf.DeadLetterStats> {
     return dl.deadLetterStats(this.runner, this.s, queue);
   }
 
-  async upsertSchedule(schedule: ScheduleRecord): Promise<void> {
+  async upsertSchedule(schedule: qf.ScheduleRecord): Promise<void> {
     await this.run(
       q.upsertSchedule(
         this.s,
@@ -436,12 +415,12 @@ class PostgresDriver implements StorageDriver {
     return rows.length > 0;
   }
 
-  async listSchedules(queue: string): Promise<ScheduleRecord[]> {
+  async listSchedules(queue: string): Promise<qf.ScheduleRecord[]> {
     const rows = await this.run<ScheduleRow>(q.listSchedules(this.s, queue), "listSchedules");
     return rows.map(toScheduleRecord);
   }
 
-  async advanceSchedule(request: AdvanceScheduleRequest): Promise<boolean> {
+  async advanceSchedule(request: qf.AdvanceScheduleRequest): Promise<boolean> {
     const rows = await this.run(
       q.advanceSchedule(
         this.s,
@@ -535,10 +514,10 @@ class PostgresDriver implements StorageDriver {
   }
 
   /** A batch of completions that all keep (or all remove) their jobs takes the hot path. */
-  private settleStatement(queue: string, settlements: Settlement[]): q.Statement {
+  private settleStatement(queue: string, settlements: qf.Settlement[]): q.Statement {
     const first = settlements[0];
     const remove = first?.kind === "complete" && first.remove === true;
-    const completes: Extract<Settlement, { kind: "complete" }>[] = [];
+    const completes: Extract<qf.Settlement, { kind: "complete" }>[] = [];
     for (const st of settlements) {
       if (st.kind !== "complete" || (st.remove === true) !== remove) break;
       completes.push(st);
@@ -569,7 +548,7 @@ class PostgresDriver implements StorageDriver {
   }
 
   /** Outcomes in input order from the ids a fenced statement matched; a repeat id is lost. */
-  private fenced(ids: readonly string[], rows: readonly { id: string }[]): SettleOutcome[] {
+  private fenced(ids: readonly string[], rows: readonly { id: string }[]): qf.SettleOutcome[] {
     const matched = new Set(rows.map((r) => r.id));
     return ids.map((id) => {
       const ok = matched.delete(id);

@@ -1,16 +1,10 @@
+import type * as qf from "@queueflow/core/adapter";
 import {
-  type AgeBucket,
-  type CleanRequest,
   DEAD_LETTER_AGE_BUCKETS_MS,
-  type DeadLetterStats,
   emptyAgeBuckets,
   invalidCursor,
   isTerminal,
-  type JobPage,
-  type Json,
-  type ListJobsRequest,
   pickJobFilter,
-  type RetryRequest,
   replacementPayload,
 } from "@queueflow/core/adapter";
 import type { QueryResultRow } from "pg";
@@ -62,7 +56,11 @@ function encodeCursor(row: { state_seq: string; finished_at: string | null }, te
   return terminal ? `${num(row.finished_at ?? 0).toString(36)}.${seq}` : seq;
 }
 
-export async function listJobs(run: Run, s: Schema, request: ListJobsRequest): Promise<JobPage> {
+export async function listJobs(
+  run: Run,
+  s: Schema,
+  request: qf.ListJobsRequest,
+): Promise<qf.JobPage> {
   const filter = pickJobFilter(request);
   const terminal = isTerminal(request.state);
   const after = decodeCursor(request.cursor, terminal);
@@ -85,9 +83,9 @@ export async function listJobs(run: Run, s: Schema, request: ListJobsRequest): P
   };
 }
 
-export async function retryJobs(run: Run, s: Schema, request: RetryRequest): Promise<string[]> {
+export async function retryJobs(run: Run, s: Schema, request: qf.RetryRequest): Promise<string[]> {
   if (request.ids.length === 0) return [];
-  const replacements: { [id: string]: Json } = {};
+  const replacements: { [id: string]: qf.Json } = {};
   let replacing = false;
   for (const id of request.ids) {
     const payload = replacementPayload(request, id);
@@ -116,7 +114,7 @@ export async function retryJobs(run: Run, s: Schema, request: RetryRequest): Pro
   }
 }
 
-export async function clean(run: Run, s: Schema, request: CleanRequest): Promise<number> {
+export async function clean(run: Run, s: Schema, request: qf.CleanRequest): Promise<number> {
   const filter = pickJobFilter(request);
   const [row] = await run<{ removed: number }>(
     q.cleanJobs(s, {
@@ -134,7 +132,7 @@ export async function deadLetterStats(
   run: Run,
   s: Schema,
   queue: string,
-): Promise<DeadLetterStats> {
+): Promise<qf.DeadLetterStats> {
   const [row] = await run<{
     total: string;
     by_name: Record<string, number>;
@@ -146,7 +144,7 @@ export async function deadLetterStats(
   }>(q.deadLetterStats(s, queue, DEAD_LETTER_AGE_BUCKETS_MS), "deadLetterStats");
   const byAge = emptyAgeBuckets();
   for (const [bucket, count] of Object.entries(row!.by_age)) {
-    (byAge[Number(bucket)] as AgeBucket).count = count;
+    (byAge[Number(bucket)] as qf.AgeBucket).count = count;
   }
   return {
     total: num(row!.total),

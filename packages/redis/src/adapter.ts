@@ -1,34 +1,7 @@
 import { randomBytes } from "node:crypto";
-import {
-  type AdapterCapabilities,
-  type AdvanceScheduleRequest,
-  CheckedAdapter,
-  type ClaimedJob,
-  type ClaimRequest,
-  type ClaimResult,
-  type CleanRequest,
-  type DeadLetterStats,
-  type EnqueueResult,
-  type JobCounts,
-  type JobPage,
-  type JobRecord,
-  type JobState,
-  type Json,
-  type ListJobsRequest,
-  MAX_PRIORITY,
-  MIN_PRIORITY,
-  mapStoreError,
-  type NewJob,
-  type QueueSettings,
-  type RecoverRequest,
-  type RecoverResult,
-  type RetryRequest,
-  type ScheduleRecord,
-  type Settlement,
-  type SettleOutcome,
-  type StorageDriver,
-  type StoreInfo,
-} from "@queueflow/core/adapter";
+import type * as qf from "@queueflow/core/adapter";
+import type { Json } from "@queueflow/core/adapter";
+import { CheckedAdapter, MAX_PRIORITY, MIN_PRIORITY, mapStoreError } from "@queueflow/core/adapter";
 import type { RedisOptions } from "ioredis";
 import { asArray, asStrings, chunks, encodeSettlement, numberOrNull } from "./args.js";
 import {
@@ -73,7 +46,7 @@ const BATCH = 500;
 /** Jobs examined per clean or recover call; larger limits loop. */
 const SWEEP = 1_000;
 
-const STORE: StoreInfo = {
+const STORE: qf.StoreInfo = {
   adapter: "RedisAdapter",
   server: "Redis",
   settings: "the URL and options",
@@ -81,16 +54,11 @@ const STORE: StoreInfo = {
 };
 
 /** The Redis store behind {@link RedisAdapter}; the checked edge validates its input. */
-class RedisDriver implements StorageDriver {
+class RedisDriver implements qf.StorageDriver {
   readonly name = "redis";
   readonly storeInfo = STORE;
   readonly isUnavailable = isUnavailable;
-  readonly capabilities: AdapterCapabilities = {
-    wakeUp: true,
-    transactions: false,
-    groups: true,
-    handoff: true,
-  };
+  readonly capabilities = { wakeUp: true, transactions: false, groups: true, handoff: true };
 
   /** The client the adapter runs its scripts on (the one passed in, or its own). */
   readonly client: RedisClient;
@@ -150,7 +118,7 @@ class RedisDriver implements StorageDriver {
     }
   }
 
-  async enqueue(jobs: NewJob[]): Promise<EnqueueResult[]> {
+  async enqueue(jobs: qf.NewJob[]): Promise<qf.EnqueueResult[]> {
     const byQueue = new Map<string, number[]>();
     for (const [i, job] of jobs.entries()) {
       this.keys.get(job.queue);
@@ -161,13 +129,13 @@ class RedisDriver implements StorageDriver {
       }
       indexes.push(i);
     }
-    const results: EnqueueResult[] = new Array(jobs.length);
+    const results: qf.EnqueueResult[] = new Array(jobs.length);
     const calls: Promise<void>[] = [];
     for (const [queue, indexes] of byQueue) {
       // Chunks of one queue go out back to back on one connection, so they run in order.
       for (const part of chunks(indexes, BATCH)) {
         const argv: (string | Buffer)[] = [String(part.length)];
-        const sent = part.map((i) => encodeNewJob(jobs[i] as NewJob, argv));
+        const sent = part.map((i) => encodeNewJob(jobs[i] as qf.NewJob, argv));
         calls.push(
           this.run(queue, "add", argv).then((reply) => {
             const list = asArray(reply, "add");
@@ -178,7 +146,7 @@ class RedisDriver implements StorageDriver {
               const job = created
                 ? createdJob(
                     queue,
-                    jobs[i] as NewJob,
+                    jobs[i] as qf.NewJob,
                     sent[j] as string[],
                     rest[0] as string,
                     rest[1] as string,
@@ -194,7 +162,7 @@ class RedisDriver implements StorageDriver {
     return results;
   }
 
-  async claim(request: ClaimRequest): Promise<ClaimResult> {
+  async claim(request: qf.ClaimRequest): Promise<qf.ClaimResult> {
     const range = request.priorityRange;
     const lowest = range === null ? "" : String(Math.max(MIN_PRIORITY, Math.ceil(range.min)));
     const highest = range === null ? "" : String(Math.min(MAX_PRIORITY, Math.floor(range.max)));
@@ -213,7 +181,7 @@ class RedisDriver implements StorageDriver {
     );
     const flat = asArray(reply[0], "claim");
     const lease = { now: Number(reply[2]), leaseMs, tokenPrefix, workerId: request.workerId };
-    const jobs: ClaimedJob[] = [];
+    const jobs: qf.ClaimedJob[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       jobs.push(
         claimedJob(request.queue, flat[i] as string, flat[i + 1] as FlatHash, lease, i / 2 + 1),
@@ -222,7 +190,7 @@ class RedisDriver implements StorageDriver {
     return { jobs, nextWakeAt: numberOrNull(reply[1]) };
   }
 
-  async settle(queue: string, settlements: Settlement[]): Promise<SettleOutcome[]> {
+  async settle(queue: string, settlements: qf.Settlement[]): Promise<qf.SettleOutcome[]> {
     const encoded = settlements.map(encodeSettlement);
     const parts = await Promise.all(
       chunks(encoded, BATCH).map(async (part) =>
@@ -257,13 +225,13 @@ class RedisDriver implements StorageDriver {
     return reply === 1;
   }
 
-  async cancel(queue: string, id: string): Promise<JobState | null> {
+  async cancel(queue: string, id: string): Promise<qf.JobState | null> {
     const reply = await this.run(queue, "cancel", [id]);
-    return reply === null ? null : (reply as JobState);
+    return reply === null ? null : (reply as qf.JobState);
   }
 
-  async recoverStalled(request: RecoverRequest): Promise<RecoverResult> {
-    const result: RecoverResult = { recovered: [], dead: [] };
+  async recoverStalled(request: qf.RecoverRequest): Promise<qf.RecoverResult> {
+    const result: qf.RecoverResult = { recovered: [], dead: [] };
     let left = request.limit;
     while (left > 0) {
       const ask = Math.min(left, SWEEP);
@@ -280,16 +248,16 @@ class RedisDriver implements StorageDriver {
     return result;
   }
 
-  async getJob(queue: string, id: string): Promise<JobRecord | null> {
+  async getJob(queue: string, id: string): Promise<qf.JobRecord | null> {
     const flat = asStrings(await this.run(queue, "getJob", [id]), "getJob");
     return flat.length === 0 ? null : decodeJob(queue, id, flat);
   }
 
-  async listJobs(request: ListJobsRequest): Promise<JobPage> {
+  async listJobs(request: qf.ListJobsRequest): Promise<qf.JobPage> {
     return listJobs(this.runner, request);
   }
 
-  async counts(queue: string): Promise<JobCounts> {
+  async counts(queue: string): Promise<qf.JobCounts> {
     const [waiting, delayed, active, completed, dead, cancelled] = asArray(
       await this.run(queue, "counts", []),
       "counts",
@@ -304,7 +272,7 @@ class RedisDriver implements StorageDriver {
     };
   }
 
-  async getSettings(queue: string): Promise<QueueSettings> {
+  async getSettings(queue: string): Promise<qf.QueueSettings> {
     const keys = this.keys.get(queue);
     try {
       return decodeSettings(await this.client.hmget(keys.settings, ...SETTINGS_FIELDS));
@@ -313,7 +281,7 @@ class RedisDriver implements StorageDriver {
     }
   }
 
-  async updateSettings(queue: string, patch: Partial<QueueSettings>): Promise<QueueSettings> {
+  async updateSettings(queue: string, patch: Partial<qf.QueueSettings>): Promise<qf.QueueSettings> {
     return decodeSettings(await this.run(queue, "updateSettings", settingsArgs(patch)));
   }
 
@@ -321,7 +289,7 @@ class RedisDriver implements StorageDriver {
     return outcome("remove", await this.run(queue, "remove", [id]));
   }
 
-  async retryJobs(request: RetryRequest): Promise<string[]> {
+  async retryJobs(request: qf.RetryRequest): Promise<string[]> {
     return retryJobs(this.runner, request);
   }
 
@@ -329,15 +297,15 @@ class RedisDriver implements StorageDriver {
     return (await this.run(queue, "promote", [id])) === 1;
   }
 
-  async clean(request: CleanRequest): Promise<number> {
+  async clean(request: qf.CleanRequest): Promise<number> {
     return cleanJobs(this.runner, request);
   }
 
-  async deadLetterStats(queue: string): Promise<DeadLetterStats> {
+  async deadLetterStats(queue: string): Promise<qf.DeadLetterStats> {
     return deadLetterStats(this.runner, queue);
   }
 
-  async upsertSchedule(schedule: ScheduleRecord): Promise<void> {
+  async upsertSchedule(schedule: qf.ScheduleRecord): Promise<void> {
     const { record, next } = encodeSchedule(schedule);
     await this.run(schedule.queue, "upsertSchedule", [schedule.id, record, next]);
   }
@@ -346,7 +314,7 @@ class RedisDriver implements StorageDriver {
     return (await this.run(queue, "removeSchedule", [id])) === 1;
   }
 
-  async listSchedules(queue: string): Promise<ScheduleRecord[]> {
+  async listSchedules(queue: string): Promise<qf.ScheduleRecord[]> {
     const keys = this.keys.get(queue);
     // HSCAN pages through the hash; it may repeat a field while the hash rehashes, hence the map.
     const records = new Map<string, string>();
@@ -367,7 +335,7 @@ class RedisDriver implements StorageDriver {
     }
   }
 
-  async advanceSchedule(request: AdvanceScheduleRequest): Promise<boolean> {
+  async advanceSchedule(request: qf.AdvanceScheduleRequest): Promise<boolean> {
     const reply = await this.run(request.queue, "advanceSchedule", [
       request.id,
       String(request.expectedRunAt),
@@ -387,10 +355,10 @@ class RedisDriver implements StorageDriver {
    * which the blocking pop takes along with the marker. Resolves with that job, or none.
    */
   async waitForJobs(
-    request: ClaimRequest,
+    request: qf.ClaimRequest,
     timeoutMs: number,
     signal: AbortSignal,
-  ): Promise<ClaimedJob[]> {
+  ): Promise<qf.ClaimedJob[]> {
     const { queue, workerId } = request;
     const leaseMs = Math.ceil(request.leaseMs);
     const registration = `${leaseMs}|${workerId}`;
@@ -505,10 +473,10 @@ export class RedisAdapter extends CheckedAdapter<RedisDriver> {
    * job to this request, which the wait then resolves with (see `lua/includes/handoff.lua`).
    */
   waitForJobs(
-    request: ClaimRequest,
+    request: qf.ClaimRequest,
     timeoutMs: number,
     signal: AbortSignal,
-  ): Promise<ClaimedJob[]> {
+  ): Promise<qf.ClaimedJob[]> {
     return this.handOff(request, timeoutMs, signal);
   }
 }
