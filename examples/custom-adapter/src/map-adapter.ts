@@ -1,26 +1,16 @@
 import { randomUUID } from "node:crypto";
 import {
-  type AdapterCapabilities,
   type AdvanceScheduleRequest,
   type AgeBucket,
   ageBucketIndex,
+  CheckedAdapter,
   type ClaimedJob,
   type ClaimRequest,
   type ClaimResult,
   type CleanRequest,
-  checkClaim,
-  checkJobFilter,
-  checkLimit,
-  checkNewJob,
-  checkRetryRequest,
-  checkSettingsPatch,
-  checkSettlements,
-  checkState,
   type DeadLetterStats,
-  type EnqueueOptions,
   type EnqueueResult,
   emptyDeadLetterStats,
-  type HealthStatus,
   isTerminal,
   type JobCounts,
   type JobPage,
@@ -31,18 +21,17 @@ import {
   latestErrorClass,
   matchesJobFilter,
   type NewJob,
-  QueueFlowError,
   type QueueSettings,
   type RecoverRequest,
   type RecoverResult,
   type RetryRequest,
-  refuseTransaction,
   replacementPayload,
   type ScheduleRecord,
   type Settlement,
   type SettleOutcome,
-  type StorageAdapter,
-} from "@queueflow/core";
+  type StorageDriver,
+  type StoreInfo,
+} from "@queueflow/core/adapter";
 
 /** A job as this store keeps it: the record, plus the two orders the contract asks for. */
 interface Row {
@@ -62,45 +51,50 @@ interface QueueData {
   starts: number[];
 }
 
+/** How the errors core words for this store name it. */
+const STORE: StoreInfo = {
+  adapter: "MapAdapter",
+  server: "map",
+  settings: "nothing: it keeps jobs in this process",
+  afterClose: "its jobs were released on close",
+};
+
 /**
- * A StorageAdapter that keeps every queue in Maps in this process: the shape of a real
- * adapter without a server to run. Each method is one atomic step because none awaits
+ * The store behind {@link MapAdapter}: every queue in Maps in this process, the shape of a
+ * real driver without a server to run. Each method is one atomic step because none awaits
  * between reading and writing, the guarantee a real store gives with a transaction, a Lua
  * script or a conditional update. Scans are linear: fine for a guide, not for a million jobs.
+ *
+ * Core's checked edge (`CheckedAdapter`) calls it only with checked input, only while open:
+ * no method here validates a request or tracks the closed state. A driver that talks to a
+ * server also implements `connect`, and maps each store call's failure with
+ * `mapStoreError(this, err, what)`, with `isUnavailable` saying which errors mean "cannot be
+ * reached".
  */
-export class MapAdapter implements StorageAdapter {
+class MapDriver implements StorageDriver {
   readonly name = "map";
-  readonly capabilities: AdapterCapabilities = { wakeUp: false, transactions: false };
+  readonly storeInfo = STORE;
+  readonly capabilities = { wakeUp: false, transactions: false };
 
   private readonly queues = new Map<string, QueueData>();
   private readonly schedules = new Map<string, Map<string, ScheduleRecord>>();
   private seq = 0;
-  private closed = false;
 
-  async connect(): Promise<void> {
-    this.assertOpen();
+  isUnavailable(): boolean {
+    return false;
   }
 
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {
-    this.closed = true;
     this.queues.clear();
   }
 
-  async health(): Promise<HealthStatus> {
-    if (this.closed) return { ok: false, latencyMs: 0, message: "MapAdapter is closed." };
-    return { ok: true, latencyMs: 0 };
-  }
-
   async now(): Promise<number> {
-    this.assertOpen();
     return Date.now();
   }
 
-  async enqueue(jobs: NewJob[], options?: EnqueueOptions): Promise<EnqueueResult[]> {
-    this.assertOpen();
-    refuseTransaction(options, "MapAdapter has no transactions: enqueue without `tx`.");
-    // The whole batch is checked first, so a bad job cannot leave half of it stored.
-    for (const job of jobs) checkNewJob(job);
+  async enqueue(jobs: NewJob[]): Promise<EnqueueResult[]> {
     const now = Date.now();
     return jobs.map((job) => {
       const q = this.queue(job.queue, now);
@@ -143,8 +137,6 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
-    this.assertOpen();
-    checkClaim(request);
     const now = Date.now();
     const q = this.queue(request.queue, now);
     const { paused, concurrency, rateLimit } = q.settings;
@@ -189,8 +181,6 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async settle(queue: string, settlements: Settlement[]): Promise<SettleOutcome[]> {
-    this.assertOpen();
-    checkSettlements(settlements);
     const now = Date.now();
     const q = this.queue(queue, now);
     return settlements.map((s) => {
@@ -228,7 +218,6 @@ export class MapAdapter implements StorageAdapter {
     leases: { id: string; token: string }[],
     leaseMs: number,
   ): Promise<boolean[]> {
-    this.assertOpen();
     const now = Date.now();
     const q = this.queue(queue, now);
     return leases.map(({ id, token }) => {
@@ -239,14 +228,12 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async updateProgress(queue: string, id: string, token: string, progress: Json): Promise<boolean> {
-    this.assertOpen();
     const row = this.owned(this.queue(queue, Date.now()), id, token);
     if (row !== undefined) row.record.progress = structuredClone(progress);
     return row !== undefined;
   }
 
   async cancel(queue: string, id: string): Promise<JobState | null> {
-    this.assertOpen();
     const now = Date.now();
     const q = this.queue(queue, now);
     const row = q.rows.get(id);
@@ -260,8 +247,6 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async recoverStalled(request: RecoverRequest): Promise<RecoverResult> {
-    this.assertOpen();
-    checkLimit(request.limit, "recoverStalled", 0);
     const now = Date.now();
     const q = this.queue(request.queue, now);
     const expired = this.inState(q, "active")
@@ -294,16 +279,11 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async getJob(queue: string, id: string): Promise<JobRecord | null> {
-    this.assertOpen();
     const row = this.queue(queue, Date.now()).rows.get(id);
     return row === undefined ? null : copy(row);
   }
 
   async listJobs(request: ListJobsRequest): Promise<JobPage> {
-    this.assertOpen();
-    checkState(request.state);
-    checkLimit(request.limit, "listJobs", 1);
-    checkJobFilter(request);
     const q = this.queue(request.queue, Date.now());
     const after = request.cursor == null ? 0 : Number(request.cursor);
     const matching = this.inState(q, request.state)
@@ -318,7 +298,6 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async counts(queue: string): Promise<JobCounts> {
-    this.assertOpen();
     const counts: JobCounts = {
       waiting: 0,
       delayed: 0,
@@ -332,13 +311,10 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async getSettings(queue: string): Promise<QueueSettings> {
-    this.assertOpen();
     return structuredClone(this.queue(queue, Date.now()).settings);
   }
 
   async updateSettings(queue: string, patch: Partial<QueueSettings>): Promise<QueueSettings> {
-    this.assertOpen();
-    checkSettingsPatch(patch);
     const q = this.queue(queue, Date.now());
     const { paused, concurrency, rateLimit } = { ...q.settings, ...patch };
     q.settings = structuredClone({ paused, concurrency, rateLimit });
@@ -348,7 +324,6 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async remove(queue: string, id: string): Promise<"removed" | "active" | "not_found"> {
-    this.assertOpen();
     const q = this.queue(queue, Date.now());
     const row = q.rows.get(id);
     if (row === undefined) return "not_found";
@@ -359,8 +334,6 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async retryJobs(request: RetryRequest): Promise<string[]> {
-    this.assertOpen();
-    checkRetryRequest(request);
     const now = Date.now();
     const q = this.queue(request.queue, now);
     const moved: string[] = [];
@@ -389,7 +362,6 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async promote(queue: string, id: string): Promise<boolean> {
-    this.assertOpen();
     const now = Date.now();
     const row = this.queue(queue, now).rows.get(id);
     if (row === undefined || row.record.state !== "delayed") return false;
@@ -399,15 +371,6 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async clean(request: CleanRequest): Promise<number> {
-    this.assertOpen();
-    if (!isTerminal(request.state)) {
-      throw new QueueFlowError(
-        "QF_INVALID_ARGUMENT",
-        `clean removes only completed, dead or cancelled jobs, not ${JSON.stringify(request.state)}.`,
-      );
-    }
-    checkLimit(request.limit, "clean", 0);
-    checkJobFilter(request);
     const q = this.queue(request.queue, Date.now());
     const doomed = this.inState(q, request.state)
       .filter(({ record }) => (record.finishedAt as number) < request.finishedBefore)
@@ -419,7 +382,6 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async deadLetterStats(queue: string): Promise<DeadLetterStats> {
-    this.assertOpen();
     const now = Date.now();
     const stats = emptyDeadLetterStats();
     const tally = (counts: Record<string, number>, key: string) => {
@@ -443,7 +405,6 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async upsertSchedule(schedule: ScheduleRecord): Promise<void> {
-    this.assertOpen();
     let byId = this.schedules.get(schedule.queue);
     if (byId === undefined) {
       byId = new Map();
@@ -453,17 +414,14 @@ export class MapAdapter implements StorageAdapter {
   }
 
   async removeSchedule(queue: string, id: string): Promise<boolean> {
-    this.assertOpen();
     return this.schedules.get(queue)?.delete(id) ?? false;
   }
 
   async listSchedules(queue: string): Promise<ScheduleRecord[]> {
-    this.assertOpen();
     return [...(this.schedules.get(queue)?.values() ?? [])].map((s) => structuredClone(s));
   }
 
   async advanceSchedule(request: AdvanceScheduleRequest): Promise<boolean> {
-    this.assertOpen();
     // Compare-and-set: of the schedulers that fired one run, only the first advances it.
     const schedule = this.schedules.get(request.queue)?.get(request.id);
     if (schedule === undefined || schedule.nextRunAt !== request.expectedRunAt) return false;
@@ -531,11 +489,15 @@ export class MapAdapter implements StorageAdapter {
     const key = row.record.dedupKey;
     if (key !== null && q.dedup.get(key) === row.record.id) q.dedup.delete(key);
   }
+}
 
-  private assertOpen(): void {
-    if (this.closed) {
-      throw new QueueFlowError("QF_CLOSED", "This MapAdapter was closed; create a new one.");
-    }
+/**
+ * A StorageAdapter that keeps every queue in this process's memory: {@link MapDriver} behind
+ * core's checked edge, which adds the input guards, the closed state and `health()`.
+ */
+export class MapAdapter extends CheckedAdapter<MapDriver> {
+  constructor() {
+    super(new MapDriver());
   }
 }
 

@@ -1,13 +1,25 @@
+export type { FilterableJob } from "./adapter-aliases.js";
 export {
+  ageBucketIndex,
   checkClaim,
+  checkJobFilter,
   checkLeaseMs,
   checkLimit,
   checkNewJob,
+  checkRetryRequest,
   checkSettingsPatch,
   checkSettlements,
   checkState,
+  cloneAttemptError,
+  emptyAgeBuckets,
+  emptyDeadLetterStats,
+  matchesJobFilter,
+  pickJobFilter,
   refuseTransaction,
-} from "./adapter-input.js";
+  replacementPayload,
+  SOCKET_ERROR_CODES,
+  storeUnavailable,
+} from "./adapter-aliases.js";
 export type { BackoffFunction } from "./backoff.js";
 export { computeBackoff, DEFAULT_BACKOFF, DEFAULT_MAX_BACKOFF_MS } from "./backoff.js";
 export type {
@@ -38,7 +50,6 @@ export type {
   StorageAdapter,
 } from "./contract.js";
 export { DEAD_LETTER_AGE_BUCKETS_MS } from "./contract.js";
-export { ageBucketIndex, emptyAgeBuckets, emptyDeadLetterStats } from "./dead-letter-stats.js";
 export { defaultAdapter } from "./default-adapter.js";
 export type { ErrorClassifier } from "./error-class.js";
 export { classifyError } from "./error-class.js";
@@ -66,20 +77,11 @@ export type {
 export { isTerminal, JOB_STATES, TERMINAL_STATES } from "./job.js";
 export type { JobContext } from "./job-context.js";
 export { isSnooze, SnoozeSignal } from "./job-context.js";
-export type { FilterableJob } from "./job-filter.js";
-export {
-  checkJobFilter,
-  checkRetryRequest,
-  latestErrorClass,
-  matchesJobFilter,
-  pickJobFilter,
-  replacementPayload,
-} from "./job-filter.js";
+export { latestErrorClass } from "./job-filter.js";
 export type { JobOptions } from "./job-options.js";
 export { buildNewJob } from "./job-options.js";
 export type { MemoryAdapterOptions } from "./memory/index.js";
 export { MemoryAdapter } from "./memory/index.js";
-export { cloneAttemptError } from "./memory/json-clone.js";
 export type { AddContext, Middleware, ProcessContext, SettleContext } from "./middleware.js";
 export type { Priority, PriorityFactors, PriorityLevel } from "./priority.js";
 export {
@@ -97,7 +99,6 @@ export type { ScheduleJob, ScheduleWhen } from "./schedule.js";
 export { firingJobId, followingRun, nextRunAfter } from "./schedule.js";
 export type { FiringReport } from "./scheduler.js";
 export { fireDueSchedules } from "./scheduler.js";
-export { SOCKET_ERROR_CODES, storeUnavailable } from "./store-errors.js";
 export type { AnyJobMap, Job, JobMap, JobName, JobSchemas } from "./types.js";
 export {
   assertGroupName,

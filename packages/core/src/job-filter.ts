@@ -62,7 +62,10 @@ export function checkRetryRequest(request: RetryRequest): void {
   if (!Array.isArray(request.ids) || request.ids.some((id) => typeof id !== "string")) {
     throw invalid("retryJobs ids must be an array of job id strings.");
   }
-  const { payloads, maxAttempts, asOf } = request;
+  const { payloads, payloadPatch, maxAttempts, asOf } = request;
+  if (payloadPatch !== null && typeof payloadPatch !== "object") {
+    throw invalid("retryJobs payloadPatch must be an object or null.");
+  }
   if (payloads !== undefined && (typeof payloads !== "object" || payloads === null)) {
     throw invalid("retryJobs payloads must be an object of job id to payload.");
   }

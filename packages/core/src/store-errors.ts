@@ -1,4 +1,5 @@
-import { QueueFlowError } from "./errors.js";
+import type { StorageDriver } from "./driver.js";
+import { isQueueFlowError, QueueFlowError } from "./errors.js";
 
 /**
  * Node socket error codes that mean a server cannot be reached now (refused, reset, timed out,
@@ -38,4 +39,26 @@ export function storeUnavailable(
     `${store} could not be reached (${what}: ${detail}); check the server and ${settings} — workers back off and resume on their own.`,
     { cause },
   );
+}
+
+/** What {@link mapStoreError} needs to know of a store: see {@link StorageDriver}. */
+export type StoreErrorSource = Pick<StorageDriver, "storeInfo" | "isUnavailable" | "refineError">;
+
+/**
+ * Map anything a store call threw to what an adapter throws: the one place a driver error
+ * becomes a code. QueueFlow errors pass through; an error the store's `isUnavailable` claims
+ * becomes `QF_STORE_UNAVAILABLE` (see {@link storeUnavailable}), so workers back off and
+ * resume; the store's `refineError` may type the rest; anything left (a bug, a permission
+ * problem) is returned as it is, so the driver's own code stays visible.
+ * @param what the operation that failed, e.g. `"claim"`.
+ * @example
+ * try { return await pool.query(statement); }
+ * catch (err) { throw mapStoreError(this, err, "claim"); }
+ */
+export function mapStoreError(source: StoreErrorSource, error: unknown, what: string): unknown {
+  if (isQueueFlowError(error)) return error;
+  if (source.isUnavailable(error)) {
+    return storeUnavailable(source.storeInfo.server, what, error, source.storeInfo.settings);
+  }
+  return source.refineError === undefined ? error : source.refineError(error, what);
 }

@@ -1,4 +1,5 @@
-import { MemoryAdapter, type StorageAdapter, storeUnavailable } from "../src/index.js";
+import { storeUnavailable } from "../src/adapter.js";
+import { MemoryAdapter, type StorageAdapter } from "../src/index.js";
 
 /**
  * A memory store behind a switch: while `down`, every call fails as an unreachable server's

@@ -1,4 +1,5 @@
-import { type JobFilter, pickJobFilter } from "@queueflow/core";
+import type { JobFilter } from "@queueflow/core";
+import { pickJobFilter } from "@queueflow/core/adapter";
 import { invalid, timeMs } from "./validate.js";
 
 /**

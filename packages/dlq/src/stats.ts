@@ -1,9 +1,5 @@
-import {
-  type AgeBucket,
-  type DeadLetterStats,
-  emptyAgeBuckets,
-  type StorageAdapter,
-} from "@queueflow/core";
+import type { AgeBucket, DeadLetterStats, StorageAdapter } from "@queueflow/core";
+import { emptyAgeBuckets } from "@queueflow/core/adapter";
 import { mapBounded } from "./validate.js";
 
 /**

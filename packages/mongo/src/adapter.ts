@@ -1,43 +1,13 @@
-import type {
-  AdapterCapabilities,
-  AdvanceScheduleRequest,
-  ClaimRequest,
-  ClaimResult,
-  CleanRequest,
-  DeadLetterStats,
-  EnqueueOptions,
-  EnqueueResult,
-  HealthStatus,
-  JobCounts,
-  JobPage,
-  JobRecord,
-  JobState,
-  Json,
-  ListJobsRequest,
-  NewJob,
-  QueueSettings,
-  RecoverRequest,
-  RecoverResult,
-  RetryRequest,
-  ScheduleRecord,
-  Settlement,
-  SettleOutcome,
-  StorageAdapter,
-} from "@queueflow/core";
+import type * as qf from "@queueflow/core/adapter";
+import type { Json } from "@queueflow/core/adapter";
 import {
-  checkClaim,
-  checkLeaseMs,
-  checkLimit,
-  checkNewJob,
-  checkRetryRequest,
-  checkSettingsPatch,
-  checkSettlements,
-  checkState,
-  isTerminal,
+  CheckedAdapter,
+  invalidCursor,
+  mapStoreError,
   pickJobFilter,
   QueueFlowError,
-  refuseTransaction,
-} from "@queueflow/core";
+  sleep,
+} from "@queueflow/core/adapter";
 import { type Db, MongoClient, type MongoClientOptions, ObjectId } from "mongodb";
 import { ChangeStreamWakeUp } from "./change-stream.js";
 import { ServerClock } from "./clock.js";
@@ -49,8 +19,7 @@ import {
   jobKey,
   openCollections,
 } from "./collections.js";
-import { removeOutcome, toStoreError } from "./errors.js";
-import { checkString } from "./input-checks.js";
+import { isUnavailable, MONGO, removeOutcome } from "./errors.js";
 import { Operations } from "./operations.js";
 
 /** How often a waiter re-checks for work a change stream may not have announced. */
@@ -103,28 +72,13 @@ function isClient(value: unknown): value is MongoClient {
   return typeof v.db === "function" && typeof v.connect === "function";
 }
 
-/**
- * A {@link StorageAdapter} on MongoDB (the official `mongodb` driver). Every transition is
- * one single-document atomic write: claims are findOneAndUpdate on the claim-order index,
- * settles a bulkWrite of token-fenced updates; queue limits hold through a compare-and-set
- * on a per-queue permit document. No transactions, so a standalone server works; wake-up
- * uses change streams where the server has them, else the core polls. Times come from the
- * server's clock.
- *
- * @throws QueueFlowError `QF_INVALID_ARGUMENT` from the constructor for bad options and from
- * methods for malformed input; `QF_STORE_UNAVAILABLE` when the server cannot be reached;
- * `QF_CLOSED` after `close()`; `QF_NOT_SUPPORTED` from `enqueue` given a transaction, and
- * from `connect` with `wakeUp: "change-stream"` on a server without change streams.
- *
- * @example
- * const adapter = new MongoAdapter({ connection: process.env.MONGO_URL! });
- * await adapter.connect();
- * const queue = new Queue("emails", { adapter });
- */
-export class MongoAdapter implements StorageAdapter {
+/** The MongoDB store behind {@link MongoAdapter}; the checked edge validates its input. */
+class MongoDriver implements qf.StorageDriver {
   readonly name = "mongo";
+  readonly storeInfo = MONGO;
+  readonly isUnavailable = isUnavailable;
   /** `wakeUp` is decided at connect (see {@link MongoAdapterOptions.wakeUp}). */
-  readonly capabilities: AdapterCapabilities = { wakeUp: false, transactions: false, groups: true };
+  readonly capabilities = { wakeUp: false, transactions: false, groups: true };
 
   private readonly client: MongoClient | null;
   private readonly ownsClient: boolean;
@@ -133,10 +87,8 @@ export class MongoAdapter implements StorageAdapter {
   private readonly clock: ServerClock;
   private readonly ops: Operations;
   private readonly wakeUpMode: WakeUpMode;
-  private wake: ChangeStreamWakeUp | null = null;
-  private connecting: Promise<void> | null = null;
-  private connected = false;
-  private closed = false;
+  /** The change-stream wake-up chosen at connect, or null when waits poll. */
+  wake: ChangeStreamWakeUp | null = null;
 
   constructor(options: MongoAdapterOptions) {
     const { connection } = options;
@@ -182,79 +134,31 @@ export class MongoAdapter implements StorageAdapter {
     return this.db;
   }
 
-  async connect(): Promise<void> {
-    this.assertOpen();
-    if (this.connected) return;
-    this.connecting ??= this.prepare().finally(() => {
-      this.connecting = null;
-    });
-    return this.connecting;
-  }
-
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
     const wake = this.wake;
     this.wake = null;
     if (wake !== null) await wake.close();
     if (this.ownsClient && this.client !== null) await this.client.close();
   }
 
-  async health(): Promise<HealthStatus> {
-    if (this.closed) return { ok: false, latencyMs: 0, message: "MongoAdapter is closed." };
-    const started = performance.now();
-    try {
-      await this.db.command({ ping: 1 });
-      return { ok: true, latencyMs: performance.now() - started };
-    } catch (err) {
-      return {
-        ok: false,
-        latencyMs: performance.now() - started,
-        message: err instanceof Error ? err.message : String(err),
-      };
-    }
+  async ping(): Promise<void> {
+    await this.db.command({ ping: 1 });
   }
 
   async now(): Promise<number> {
     return this.run("now", async () => this.ops.now());
   }
 
-  async enqueue(jobs: NewJob[], options?: EnqueueOptions): Promise<EnqueueResult[]> {
-    this.assertOpen();
-    refuseTransaction(
-      options,
-      "The MongoDB adapter enqueues without transactions: call enqueue without `tx` (each job is stored atomically on its own).",
-    );
-    // Check the whole batch first so a bad job cannot leave half of it stored.
-    for (const job of jobs) {
-      checkString(job.queue, "job.queue");
-      checkString(job.id, "job.id");
-      checkString(job.name, "job.name");
-      if (job.dedupKey !== null) checkString(job.dedupKey, "job.dedupKey");
-      checkNewJob(job);
-    }
-    if (jobs.length === 0) return [];
+  async enqueue(jobs: qf.NewJob[]): Promise<qf.EnqueueResult[]> {
     return this.run("enqueue", () => this.ops.enqueue(jobs));
   }
 
-  async claim(request: ClaimRequest): Promise<ClaimResult> {
-    this.assertOpen();
-    checkString(request.queue, "queue");
-    checkString(request.workerId, "workerId");
-    checkClaim(request);
+  async claim(request: qf.ClaimRequest): Promise<qf.ClaimResult> {
     if (request.limit === 0) return { jobs: [], nextWakeAt: null };
     return this.run("claim", () => this.ops.claim(request));
   }
 
-  async settle(queue: string, settlements: Settlement[]): Promise<SettleOutcome[]> {
-    this.assertOpen();
-    checkString(queue, "queue");
-    checkSettlements(settlements);
-    for (const s of settlements) {
-      checkString(s.id, "settlement id");
-      checkString(s.token, "settlement token");
-    }
-    if (settlements.length === 0) return [];
+  async settle(queue: string, settlements: qf.Settlement[]): Promise<qf.SettleOutcome[]> {
     return this.run("settle", () => this.ops.settle(queue, settlements));
   }
 
@@ -263,64 +167,35 @@ export class MongoAdapter implements StorageAdapter {
     leases: { id: string; token: string }[],
     leaseMs: number,
   ): Promise<boolean[]> {
-    this.assertOpen();
-    checkString(queue, "queue");
-    checkLeaseMs(leaseMs);
-    for (const l of leases) {
-      checkString(l.id, "lease id");
-      checkString(l.token, "lease token");
-    }
-    if (leases.length === 0) return [];
     return this.run("extendLeases", () => this.ops.extendLeases(queue, leases, leaseMs));
   }
 
   async updateProgress(queue: string, id: string, token: string, progress: Json): Promise<boolean> {
-    this.assertOpen();
-    checkString(queue, "queue");
-    checkString(id, "id");
-    checkString(token, "token");
     return this.run("updateProgress", () => this.ops.updateProgress(queue, id, token, progress));
   }
 
-  async cancel(queue: string, id: string): Promise<JobState | null> {
-    this.assertOpen();
-    checkString(queue, "queue");
-    checkString(id, "id");
+  async cancel(queue: string, id: string): Promise<qf.JobState | null> {
     return this.run("cancel", () => this.ops.cancel(queue, id));
   }
 
-  async recoverStalled(request: RecoverRequest): Promise<RecoverResult> {
-    this.assertOpen();
-    checkString(request.queue, "queue");
-    checkLimit(request.limit, "recoverStalled", 0);
-    if (request.limit === 0) return { recovered: [], dead: [] };
+  async recoverStalled(request: qf.RecoverRequest): Promise<qf.RecoverResult> {
     return this.run("recoverStalled", () =>
       this.ops.recoverStalled(request.queue, request.maxStalls, request.limit),
     );
   }
 
-  async getJob(queue: string, id: string): Promise<JobRecord | null> {
-    this.assertOpen();
-    checkString(queue, "queue");
-    checkString(id, "id");
+  async getJob(queue: string, id: string): Promise<qf.JobRecord | null> {
     return this.run("getJob", async () => {
       const doc = await this.ops.getJob(queue, id);
       return doc === null ? null : toJobRecord(doc, this.ops.now());
     });
   }
 
-  async listJobs(request: ListJobsRequest): Promise<JobPage> {
-    this.assertOpen();
-    checkString(request.queue, "queue");
-    checkState(request.state);
-    checkLimit(request.limit, "listJobs", 1);
+  async listJobs(request: qf.ListJobsRequest): Promise<qf.JobPage> {
     const filter = pickJobFilter(request);
     const cursor = request.cursor;
     if (cursor != null && (typeof cursor !== "string" || !/^[0-9a-f]{24}$/.test(cursor))) {
-      throw new QueueFlowError(
-        "QF_INVALID_ARGUMENT",
-        `Invalid cursor ${JSON.stringify(cursor)}: pass back the nextCursor of a previous page.`,
-      );
+      throw invalidCursor(cursor);
     }
     return this.run("listJobs", async () => {
       const now = this.ops.now();
@@ -342,50 +217,28 @@ export class MongoAdapter implements StorageAdapter {
     });
   }
 
-  async counts(queue: string): Promise<JobCounts> {
-    this.assertOpen();
-    checkString(queue, "queue");
+  async counts(queue: string): Promise<qf.JobCounts> {
     return this.run("counts", () => this.ops.counts(queue));
   }
 
-  async getSettings(queue: string): Promise<QueueSettings> {
-    this.assertOpen();
-    checkString(queue, "queue");
+  async getSettings(queue: string): Promise<qf.QueueSettings> {
     return this.run("getSettings", async () => toQueueSettings(await this.ops.getSettings(queue)));
   }
 
-  async updateSettings(queue: string, patch: Partial<QueueSettings>): Promise<QueueSettings> {
-    this.assertOpen();
-    checkString(queue, "queue");
-    checkSettingsPatch(patch);
-    if (patch.paused !== undefined && typeof patch.paused !== "boolean") {
-      throw new QueueFlowError("QF_INVALID_ARGUMENT", "paused must be a boolean.");
-    }
+  async updateSettings(queue: string, patch: Partial<qf.QueueSettings>): Promise<qf.QueueSettings> {
     return this.run("updateSettings", async () =>
       toQueueSettings(await this.ops.updateSettings(queue, patch)),
     );
   }
 
   async remove(queue: string, id: string): Promise<"removed" | "active" | "not_found"> {
-    this.assertOpen();
-    checkString(queue, "queue");
-    checkString(id, "id");
     return this.run("remove", async () => {
       const { deleted, remaining } = await this.ops.remove(queue, id);
       return removeOutcome(deleted, remaining);
     });
   }
 
-  async retryJobs(request: RetryRequest): Promise<string[]> {
-    this.assertOpen();
-    checkString(request.queue, "queue");
-    checkRetryRequest(request);
-    if (request.payloadPatch !== null && typeof request.payloadPatch !== "object") {
-      throw new QueueFlowError(
-        "QF_INVALID_ARGUMENT",
-        "retryJobs payloadPatch must be an object or null.",
-      );
-    }
+  async retryJobs(request: qf.RetryRequest): Promise<string[]> {
     const ids = [...new Set(request.ids)];
     return this.run("retryJobs", async () => {
       const moved: string[] = [];
@@ -399,41 +252,20 @@ export class MongoAdapter implements StorageAdapter {
   }
 
   async promote(queue: string, id: string): Promise<boolean> {
-    this.assertOpen();
-    checkString(queue, "queue");
-    checkString(id, "id");
     return this.run("promote", () => this.ops.promote(queue, id));
   }
 
-  async clean(request: CleanRequest): Promise<number> {
-    this.assertOpen();
-    checkString(request.queue, "queue");
-    if (!isTerminal(request.state)) {
-      throw new QueueFlowError(
-        "QF_INVALID_ARGUMENT",
-        `clean only removes terminal jobs (completed, dead, cancelled), not ${JSON.stringify(request.state)}.`,
-      );
-    }
-    checkLimit(request.limit, "clean", 0);
-    // Typed fields only (finishedBefore included: a NaN or non-number is refused).
+  async clean(request: qf.CleanRequest): Promise<number> {
+    // Typed fields only: other keys a caller passed never reach the filter.
     const filter = pickJobFilter(request);
-    if (typeof request.finishedBefore !== "number") {
-      throw new QueueFlowError("QF_INVALID_ARGUMENT", "clean needs finishedBefore, a time in ms.");
-    }
-    if (request.limit === 0) return 0;
     return this.run("clean", () => this.ops.clean(request, filter));
   }
 
-  async deadLetterStats(queue: string): Promise<DeadLetterStats> {
-    this.assertOpen();
-    checkString(queue, "queue");
+  async deadLetterStats(queue: string): Promise<qf.DeadLetterStats> {
     return this.run("deadLetterStats", () => this.ops.deadLetterStats(queue));
   }
 
-  async upsertSchedule(schedule: ScheduleRecord): Promise<void> {
-    this.assertOpen();
-    checkString(schedule.queue, "schedule.queue");
-    checkString(schedule.id, "schedule.id");
+  async upsertSchedule(schedule: qf.ScheduleRecord): Promise<void> {
     const doc = scheduleDoc(schedule);
     await this.run("upsertSchedule", () =>
       this.c.schedules.replaceOne({ _id: doc._id }, doc, { upsert: true }),
@@ -441,31 +273,20 @@ export class MongoAdapter implements StorageAdapter {
   }
 
   async removeSchedule(queue: string, id: string): Promise<boolean> {
-    this.assertOpen();
-    checkString(queue, "queue");
-    checkString(id, "id");
     const res = await this.run("removeSchedule", () =>
       this.c.schedules.deleteOne({ _id: jobKey(queue, id) }),
     );
     return res.deletedCount === 1;
   }
 
-  async listSchedules(queue: string): Promise<ScheduleRecord[]> {
-    this.assertOpen();
-    checkString(queue, "queue");
+  async listSchedules(queue: string): Promise<qf.ScheduleRecord[]> {
     const docs = await this.run("listSchedules", () =>
       this.c.schedules.find({ queue }, { sort: { id: 1 } }).toArray(),
     );
     return docs.map(toScheduleRecord);
   }
 
-  async advanceSchedule(request: AdvanceScheduleRequest): Promise<boolean> {
-    this.assertOpen();
-    checkString(request.queue, "queue");
-    checkString(request.id, "id");
-    if (typeof request.expectedRunAt !== "number") {
-      throw new QueueFlowError("QF_INVALID_ARGUMENT", "expectedRunAt must be a number.");
-    }
+  async advanceSchedule(request: qf.AdvanceScheduleRequest): Promise<boolean> {
     // Compare-and-set on the stored next run: of several schedulers, one matches.
     const res = await this.run("advanceSchedule", () =>
       this.c.schedules.updateOne(
@@ -477,24 +298,10 @@ export class MongoAdapter implements StorageAdapter {
   }
 
   async waitForWork(queue: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    this.assertOpen();
-    checkString(queue, "queue");
-    if (signal.aborted || !(timeoutMs > 0)) return;
     const wake = this.wake;
-    if (wake === null) {
-      // Polling mode: the core does not call this (capabilities.wakeUp is false); a direct
-      // caller gets a plain abortable sleep.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, timeoutMs);
-        function done(): void {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          resolve();
-        }
-        signal.addEventListener("abort", done, { once: true });
-      });
-      return;
-    }
+    // Polling mode: the core does not call this (capabilities.wakeUp is false); a direct
+    // caller gets a plain abortable sleep.
+    if (wake === null) return sleep(timeoutMs, signal);
     // A queue last seen unpaused and unlimited needs no settings stream: no settings change
     // of it can be work (were it paused since, the periodic look below still sees it resumed).
     const waiter = wake.wait(queue, timeoutMs, signal, !this.ops.isPlain(queue));
@@ -538,50 +345,74 @@ export class MongoAdapter implements StorageAdapter {
     return waiter.promise.finally(() => clearInterval(recheck));
   }
 
-  private async prepare(): Promise<void> {
-    try {
-      if (this.client !== null) await this.client.connect();
-      await this.clock.sync();
-      await ensureIndexes(this.c);
-      let wakeUp = false;
-      if (this.wakeUpMode !== "poll") {
-        wakeUp = await ChangeStreamWakeUp.supported(this.c.jobs);
-        if (!wakeUp && this.wakeUpMode === "change-stream") {
-          throw new QueueFlowError(
-            "QF_NOT_SUPPORTED",
-            'This MongoDB server offers no change streams (it is a standalone server without an oplog): run a replica set (a one-node one will do), or use wakeUp: "auto" or "poll".',
-          );
-        }
+  /** Connect, sync the clock, build the indexes and decide how to wake up. */
+  async connect(): Promise<void> {
+    if (this.client !== null) await this.client.connect();
+    await this.clock.sync();
+    await ensureIndexes(this.c);
+    let wakeUp = false;
+    if (this.wakeUpMode !== "poll") {
+      wakeUp = await ChangeStreamWakeUp.supported(this.c.jobs);
+      if (!wakeUp && this.wakeUpMode === "change-stream") {
+        throw new QueueFlowError(
+          "QF_NOT_SUPPORTED",
+          'This MongoDB server offers no change streams (it is a standalone server without an oplog): run a replica set (a one-node one will do), or use wakeUp: "auto" or "poll".',
+        );
       }
-      if (wakeUp) {
-        // Opens its streams when a worker first waits (a producer never does).
-        this.wake = new ChangeStreamWakeUp(this.c.jobs, this.c.queues, this.wakeUpMode === "auto");
-      }
-      this.capabilities.wakeUp = wakeUp;
-      this.connected = true;
-    } catch (err) {
-      throw toStoreError(err, "connect");
     }
+    if (wakeUp) {
+      // Opens its streams when a worker first waits (a producer never does).
+      this.wake = new ChangeStreamWakeUp(this.c.jobs, this.c.queues, this.wakeUpMode === "auto");
+    }
+    this.capabilities.wakeUp = wakeUp;
   }
 
-  /** Run one operation (connecting first if needed), mapping driver errors. */
+  /** Run one operation, mapping driver errors. */
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    this.assertOpen();
-    if (!this.connected) await this.connect();
     try {
       return await fn();
     } catch (err) {
-      throw toStoreError(err, what);
+      throw mapStoreError(this, err, what);
     }
   }
+}
 
-  private assertOpen(): void {
-    if (this.closed) {
-      throw new QueueFlowError(
-        "QF_CLOSED",
-        "This MongoAdapter was closed; create a new one (jobs stay in the database).",
-      );
-    }
+/**
+ * A {@link StorageAdapter} on MongoDB (the official `mongodb` driver). Every transition is
+ * one single-document atomic write: claims are findOneAndUpdate on the claim-order index,
+ * settles a bulkWrite of token-fenced updates; queue limits hold through a compare-and-set
+ * on a per-queue permit document. No transactions, so a standalone server works; wake-up
+ * uses change streams where the server has them, else the core polls. Times come from the
+ * server's clock.
+ *
+ * @throws QueueFlowError `QF_INVALID_ARGUMENT` from the constructor for bad options and from
+ * methods for malformed input; `QF_STORE_UNAVAILABLE` when the server cannot be reached;
+ * `QF_CLOSED` after `close()`; `QF_NOT_SUPPORTED` from `enqueue` given a transaction, and
+ * from `connect` with `wakeUp: "change-stream"` on a server without change streams.
+ *
+ * @example
+ * const adapter = new MongoAdapter({ connection: process.env.MONGO_URL! });
+ * await adapter.connect();
+ * const queue = new Queue("emails", { adapter });
+ */
+export class MongoAdapter extends CheckedAdapter<MongoDriver> {
+  constructor(options: MongoAdapterOptions) {
+    super(new MongoDriver(options));
+  }
+
+  /** The collection name prefix. */
+  get prefix(): string {
+    return this.driver.prefix;
+  }
+
+  /** The database the adapter keeps its collections in. */
+  get database(): Db {
+    return this.driver.database;
+  }
+
+  /** How waits learn of new work, chosen at connect: null when the core polls. */
+  protected get wake(): ChangeStreamWakeUp | null {
+    return this.driver.wake;
   }
 }
 

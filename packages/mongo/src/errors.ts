@@ -1,9 +1,4 @@
-import {
-  isQueueFlowError,
-  type SettleOutcome,
-  SOCKET_ERROR_CODES,
-  storeUnavailable,
-} from "@queueflow/core";
+import { mapStoreError, SOCKET_ERROR_CODES, type StoreInfo } from "@queueflow/core/adapter";
 
 /**
  * Driver error classes (matched by `name`: `instanceof` fails across duplicate installs of
@@ -77,28 +72,21 @@ export function isDuplicateKey(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
 }
 
-/**
- * Map anything a driver call threw to what the adapter throws: the one place driver errors
- * become codes. Unreachable server → `QF_STORE_UNAVAILABLE` (workers back off and resume);
- * QueueFlow errors pass through; anything else (a bug, a permission problem) is rethrown as
- * it is, so its server code stays visible.
- */
-export function toStoreError(err: unknown, what: string): unknown {
-  if (isQueueFlowError(err)) {
-    return err;
-  }
-  if (isUnavailable(err)) {
-    return storeUnavailable("MongoDB", what, err, "the connection string");
-  }
-  return err;
-}
+/** How MongoDB is named in the errors core's edge words for it. */
+export const MONGO: StoreInfo = {
+  adapter: "MongoAdapter",
+  server: "MongoDB",
+  settings: "the connection string",
+  afterClose: "jobs stay in the database",
+};
 
 /**
- * A fenced write's answer: whether the write matched the document under the caller's lease
- * token. The one place "zero documents matched" becomes a contract outcome.
+ * Map anything a driver call threw to what the adapter throws (see `mapStoreError`):
+ * unreachable server → `QF_STORE_UNAVAILABLE`; anything else (a bug, a permission problem)
+ * is returned as it is, so its server code stays visible.
  */
-export function fencedOutcome(matched: boolean): SettleOutcome {
-  return matched ? "ok" : "lease_lost";
+export function toStoreError(err: unknown, what: string): unknown {
+  return mapStoreError({ storeInfo: MONGO, isUnavailable }, err, what);
 }
 
 /** What `remove` answers from the deleted document (or, when none, the one still there). */

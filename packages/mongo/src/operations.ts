@@ -6,24 +6,9 @@
 // Classic update operators only (no update pipelines): the adapter then runs on every
 // MongoDB 4.x+ and wire-compatible server alike. Times come from the ServerClock offset.
 import { randomUUID } from "node:crypto";
-import type {
-  AttemptError,
-  ClaimRequest,
-  ClaimResult,
-  CleanRequest,
-  DeadLetterStats,
-  EnqueueResult,
-  JobCounts,
-  JobFilter,
-  JobState,
-  Json,
-  NewJob,
-  QueueSettings,
-  RecoverResult,
-  RetryRequest,
-  Settlement,
-  SettleOutcome,
-} from "@queueflow/core";
+import type * as qf from "@queueflow/core";
+import type { Json } from "@queueflow/core";
+import { fencedOutcome } from "@queueflow/core/adapter";
 import type { AnyBulkWriteOperation } from "mongodb";
 import { ObjectId } from "mongodb";
 import { Claimer } from "./claim.js";
@@ -32,7 +17,6 @@ import { type JobDoc, type SettingsDoc, toJson } from "./codec.js";
 import { type Collections, jobKey } from "./collections.js";
 import { cleanJobs, deadLetterStats, listJobs, retryJob, stateFilter } from "./dead-letter-ops.js";
 import { Enqueuer } from "./enqueue.js";
-import { fencedOutcome } from "./errors.js";
 import { type GroupEvent, Groups, groupKey, groupLimits } from "./groups.js";
 import { settleUpdate, stamp } from "./settle-update.js";
 
@@ -46,7 +30,7 @@ export interface OperationsOptions {
   permitGraceMs: number;
 }
 
-const LIVE: JobState[] = ["waiting", "delayed", "active"];
+const LIVE: qf.JobState[] = ["waiting", "delayed", "active"];
 /** Idle group documents deleted per recoverStalled call at most: one delete each. */
 const PRUNE_GROUPS_LIMIT = 100;
 
@@ -72,11 +56,11 @@ export class Operations {
 
   // ---------------------------------------------------------------- enqueue and claim
 
-  enqueue(jobs: readonly NewJob[]): Promise<EnqueueResult[]> {
+  enqueue(jobs: readonly qf.NewJob[]): Promise<qf.EnqueueResult[]> {
     return this.enqueuer.enqueue(jobs);
   }
 
-  claim(request: ClaimRequest): Promise<ClaimResult> {
+  claim(request: qf.ClaimRequest): Promise<qf.ClaimResult> {
     return this.claimer.claim(request);
   }
 
@@ -98,7 +82,7 @@ export class Operations {
    * tells which applied. Dedup keys of jobs that end here are freed lazily (see
    * takeDedupKey); concurrency permits this process took are given back.
    */
-  async settle(queue: string, settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
+  async settle(queue: string, settlements: readonly qf.Settlement[]): Promise<qf.SettleOutcome[]> {
     const now = this.now();
     const call = randomUUID();
     // A grouped job going back to pending announces its group before the move too, so a
@@ -156,16 +140,16 @@ export class Operations {
    */
   private async applySettlements(
     queue: string,
-    settlements: readonly Settlement[],
+    settlements: readonly qf.Settlement[],
     now: number,
     call: string,
   ): Promise<boolean[]> {
-    const fence = (s: Settlement) => ({
+    const fence = (s: qf.Settlement) => ({
       _id: jobKey(queue, String(s.id)),
       state: "active" as const,
       leaseToken: String(s.token),
     });
-    const updates: { s: Settlement; i: number }[] = [];
+    const updates: { s: qf.Settlement; i: number }[] = [];
     const removals: Promise<void>[] = [];
     const applied: boolean[] = settlements.map(() => false);
     settlements.forEach((s, i) => {
@@ -253,7 +237,7 @@ export class Operations {
   }
 
   /** Cancel a live job in one findOneAndUpdate; an active one's lease (and permit) is voided. */
-  async cancel(queue: string, id: string): Promise<JobState | null> {
+  async cancel(queue: string, id: string): Promise<qf.JobState | null> {
     const now = this.now();
     const before = await this.c.jobs.findOneAndUpdate(
       { _id: jobKey(queue, id), state: { $in: LIVE } },
@@ -294,7 +278,7 @@ export class Operations {
    * settled it meanwhile is left alone. (The dead path records an error naming the attempt
    * number, which a classic update cannot compute from the document, hence read first.)
    */
-  async recoverStalled(queue: string, maxStalls: number, limit: number): Promise<RecoverResult> {
+  async recoverStalled(queue: string, maxStalls: number, limit: number): Promise<qf.RecoverResult> {
     const now = this.now();
     const recovered: string[] = [];
     const dead: string[] = [];
@@ -357,7 +341,7 @@ export class Operations {
   ): Promise<"dead" | "waiting" | null> {
     const stalls = c.stalls + 1;
     const toDead = stalls > maxStalls;
-    const error: AttemptError = {
+    const error: qf.AttemptError = {
       attempt: c.attempts,
       name: "StalledError",
       message: `lease expired ${stalls} times; worker probably crashed or blocked the event loop`,
@@ -402,9 +386,16 @@ export class Operations {
   }
 
   /** Exact counts: one countDocuments per state on the `state_seq` index, in parallel. */
-  async counts(queue: string): Promise<JobCounts> {
+  async counts(queue: string): Promise<qf.JobCounts> {
     const now = this.now();
-    const states: JobState[] = ["waiting", "delayed", "active", "completed", "dead", "cancelled"];
+    const states: qf.JobState[] = [
+      "waiting",
+      "delayed",
+      "active",
+      "completed",
+      "dead",
+      "cancelled",
+    ];
     const n = await Promise.all(
       states.map((s) => this.c.jobs.countDocuments(stateFilter(queue, s, now))),
     );
@@ -425,7 +416,7 @@ export class Operations {
   }
 
   /** Change settings in one upsert that bumps `v`, so it also fences in-flight permit CASes. */
-  async updateSettings(queue: string, patch: Partial<QueueSettings>): Promise<SettingsDoc> {
+  async updateSettings(queue: string, patch: Partial<qf.QueueSettings>): Promise<SettingsDoc> {
     const set: Partial<SettingsDoc> = {};
     if (patch.paused !== undefined) set.paused = patch.paused === true;
     if (patch.concurrency !== undefined) set.concurrency = patch.concurrency;
@@ -484,8 +475,8 @@ export class Operations {
   /** One page of a state matching a checked filter (see dead-letter-ops.ts). */
   listJobs(p: {
     queue: string;
-    state: JobState;
-    filter: JobFilter;
+    state: qf.JobState;
+    filter: qf.JobFilter;
     after: ObjectId | null;
     fetch: number;
     now: number;
@@ -494,7 +485,7 @@ export class Operations {
   }
 
   /** Delete terminal jobs matching a checked clean request (see dead-letter-ops.ts). */
-  clean(request: CleanRequest, filter: JobFilter): Promise<number> {
+  clean(request: qf.CleanRequest, filter: qf.JobFilter): Promise<number> {
     return cleanJobs(this.c, {
       queue: request.queue,
       state: request.state,
@@ -505,7 +496,7 @@ export class Operations {
   }
 
   /** Revive one dead or cancelled job of a checked request (see dead-letter-ops.ts). */
-  retryJob(request: RetryRequest, id: string): Promise<boolean> {
+  retryJob(request: qf.RetryRequest, id: string): Promise<boolean> {
     return retryJob(
       this.c,
       () => this.now(),
@@ -516,7 +507,7 @@ export class Operations {
     );
   }
 
-  deadLetterStats(queue: string): Promise<DeadLetterStats> {
+  deadLetterStats(queue: string): Promise<qf.DeadLetterStats> {
     return deadLetterStats(this.c, queue, this.now());
   }
 

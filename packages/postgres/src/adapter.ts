@@ -1,41 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type {
-  AdapterCapabilities,
-  AdvanceScheduleRequest,
-  ClaimRequest,
-  ClaimResult,
-  CleanRequest,
-  DeadLetterStats,
-  EnqueueOptions,
-  EnqueueResult,
-  HealthStatus,
-  JobCounts,
-  JobPage,
-  JobRecord,
-  JobState,
-  Json,
-  ListJobsRequest,
-  NewJob,
-  QueueSettings,
-  RecoverRequest,
-  RecoverResult,
-  RetryRequest,
-  ScheduleRecord,
-  Settlement,
-  SettleOutcome,
-  StorageAdapter,
-} from "@queueflow/core";
+import type * as qf from "@queueflow/core/adapter";
+import type { Json } from "@queueflow/core/adapter";
 import {
-  checkClaim,
-  checkLeaseMs,
-  checkLimit,
-  checkNewJob,
-  checkSettingsPatch,
-  checkSettlements,
+  CheckedAdapter,
   cloneAttemptError,
+  fencedOutcome,
   isTerminal,
+  mapStoreError,
   QueueFlowError,
-} from "@queueflow/core";
+} from "@queueflow/core/adapter";
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from "pg";
 import { type ClaimMemory, claimJobs } from "./claiming.js";
 import {
@@ -58,7 +31,7 @@ import {
   toQueryable,
 } from "./connection.js";
 import * as dl from "./dead-letters.js";
-import { fencedOutcome, isConflictError, toStoreError } from "./errors.js";
+import { isConflictError, isConnectionError, POSTGRES_ERRORS, refineError } from "./errors.js";
 import { WakeUpListener } from "./listen.js";
 import { checkMigrated, runMigrations } from "./migrate.js";
 import * as q from "./queries.js";
@@ -69,18 +42,18 @@ type PlainEnqueueRow = JobRow & {
   ord: number;
   inserted: boolean;
   first: boolean;
-  new_state: JobState | null;
+  new_state: qf.JobState | null;
   new_created_at: string | null;
   new_run_at: string | null;
 };
 
 /** Jobs the plain enqueue takes: no dedup key, no group. */
-function isPlain(job: NewJob): boolean {
+function isPlain(job: qf.NewJob): boolean {
   return job.dedupKey === null && (job.group ?? null) === null;
 }
 
 /** The record of a job the plain enqueue created, from what was sent and the server's fields. */
-function createdRecord(sent: NewJobParam, row: PlainEnqueueRow): JobRecord {
+function createdRecord(sent: NewJobParam, row: PlainEnqueueRow): qf.JobRecord {
   return {
     id: sent.id,
     queue: sent.queue,
@@ -121,27 +94,13 @@ const TAKEN_ID_MEMORY = 100;
 /** Idle group rows deleted per recoverStalled call (one bounded statement). */
 const PRUNE_GROUPS_LIMIT = 1000;
 
-/**
- * A {@link StorageAdapter} on PostgreSQL (via `pg`): durable jobs shared by every process on
- * the database. Claims lease jobs with `FOR UPDATE SKIP LOCKED` in one statement that also
- * holds the queue's pause, concurrency cap and rate limit; settles are fenced by lease token,
- * a whole batch in one statement; `waitForWork` wakes on LISTEN/NOTIFY; `enqueue` accepts your
- * transaction client, so a job is added atomically with your own writes. Times come from the
- * server's clock.
- *
- * @throws QueueFlowError `QF_INVALID_ARGUMENT` from the constructor for a bad schema name;
- * `QF_STORE_UNAVAILABLE` from any method when the server cannot be reached; `QF_CLOSED`
- * after `close()`; `QF_INVALID_STATE` from `connect()` with `migrate: false` on an
- * out-of-date schema.
- *
- * @example
- * const adapter = new PostgresAdapter({ connection: process.env.DATABASE_URL! });
- * await adapter.connect();
- * const queue = new Queue("emails", { adapter });
- */
-export class PostgresAdapter implements StorageAdapter {
+/** The PostgreSQL store behind {@link PostgresAdapter}; the checked edge validates its input. */
+class PostgresDriver implements qf.StorageDriver {
   readonly name = "postgres";
-  readonly capabilities: AdapterCapabilities = { wakeUp: true, transactions: true, groups: true };
+  readonly storeInfo = POSTGRES_ERRORS.storeInfo;
+  readonly isUnavailable = isConnectionError;
+  readonly refineError = refineError;
+  readonly capabilities = { wakeUp: true, transactions: true, groups: true };
 
   private readonly s: Schema;
   private readonly pool: Pool;
@@ -161,9 +120,6 @@ export class PostgresAdapter implements StorageAdapter {
   private takenIdBatches = 0;
   /** Per queue, the listener's mark when its latest claim was sent (see waitForWork). */
   private readonly claimMarks = new Map<string, string | null>();
-  private connecting: Promise<void> | null = null;
-  private connected = false;
-  private closed = false;
 
   constructor(options: PostgresAdapterOptions) {
     this.s = schemaOf(options.schema ?? DEFAULT_SCHEMA);
@@ -179,52 +135,26 @@ export class PostgresAdapter implements StorageAdapter {
     return this.s.name;
   }
 
-  async connect(): Promise<void> {
-    this.assertOpen();
-    if (this.connected) return;
-    this.connecting ??= this.prepare().finally(() => {
-      this.connecting = null;
-    });
-    return this.connecting;
-  }
-
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
     const listener = this.listener;
     this.listener = null;
     if (listener !== null) await listener.close();
     if (this.ownsPool) await this.pool.end();
   }
 
-  async health(): Promise<HealthStatus> {
-    if (this.closed) return { ok: false, latencyMs: 0, message: "PostgresAdapter is closed." };
-    const started = performance.now();
-    try {
-      await this.pool.query("select 1");
-      return { ok: true, latencyMs: performance.now() - started };
-    } catch (err) {
-      return {
-        ok: false,
-        latencyMs: performance.now() - started,
-        message: err instanceof Error ? err.message : String(err),
-      };
-    }
+  async ping(): Promise<void> {
+    await this.pool.query("select 1");
   }
 
   async now(): Promise<number> {
-    this.assertOpen();
     const [row] = await this.run<{ now: string }>(q.serverNow(this.s), "now");
     return num(row!.now);
   }
 
-  async enqueue(jobs: NewJob[], options?: EnqueueOptions): Promise<EnqueueResult[]> {
-    this.assertOpen();
+  async enqueue(jobs: qf.NewJob[], options?: qf.EnqueueOptions): Promise<qf.EnqueueResult[]> {
     const tx = options?.tx;
     const client = tx === undefined || tx === null ? undefined : toQueryable(tx);
-    // Check the whole batch first so a bad job cannot leave half of it stored.
-    for (const job of jobs) checkNewJob(job);
-    const results: (EnqueueResult | undefined)[] = new Array(jobs.length);
+    const results: (qf.EnqueueResult | undefined)[] = new Array(jobs.length);
     let pending = jobs.map((_, i) => i);
     let races = 0;
     while (pending.length > 0 && races < MAX_ENQUEUE_ROUNDS) {
@@ -239,7 +169,7 @@ export class PostgresAdapter implements StorageAdapter {
         const sent = JSON.parse(encoded) as NewJobParam[];
         const rows = await this.enqueuePlain(sent, encoded, client);
         const key = (ord: number) => `${sent[ord]!.queue}\u0000${sent[ord]!.id}`;
-        const created = new Map<string, JobRecord>();
+        const created = new Map<string, qf.JobRecord>();
         for (const row of rows) {
           const index = pending[row.ord]!;
           if (row.inserted) {
@@ -278,7 +208,7 @@ export class PostgresAdapter implements StorageAdapter {
         `Enqueue of ${pending.length} job(s) kept racing jobs with the same id or dedup key that finished at once; retry the call.`,
       );
     }
-    return results as EnqueueResult[];
+    return results as qf.EnqueueResult[];
   }
 
   /**
@@ -310,9 +240,7 @@ export class PostgresAdapter implements StorageAdapter {
     return this.run<PlainEnqueueRow>(statement("skip"), "enqueue", client);
   }
 
-  async claim(request: ClaimRequest): Promise<ClaimResult> {
-    this.assertOpen();
-    checkClaim(request);
+  async claim(request: qf.ClaimRequest): Promise<qf.ClaimResult> {
     if (request.limit === 0) return { jobs: [], nextWakeAt: null };
     if (this.listener !== null) {
       this.claimMarks.set(request.queue, this.listener.mark(request.queue));
@@ -320,10 +248,7 @@ export class PostgresAdapter implements StorageAdapter {
     return claimJobs(this.runner, this.s, this.claimMemory, request);
   }
 
-  async settle(queue: string, settlements: Settlement[]): Promise<SettleOutcome[]> {
-    this.assertOpen();
-    checkSettlements(settlements);
-    if (settlements.length === 0) return [];
+  async settle(queue: string, settlements: qf.Settlement[]): Promise<qf.SettleOutcome[]> {
     const rows = await this.run<{ id: string }>(this.settleStatement(queue, settlements), "settle");
     // A claim of this adapter skipped groups locked by settles like this one, and nothing
     // notifies when their locks go: wake this process's waiters now that these have.
@@ -339,9 +264,6 @@ export class PostgresAdapter implements StorageAdapter {
     leases: { id: string; token: string }[],
     leaseMs: number,
   ): Promise<boolean[]> {
-    this.assertOpen();
-    checkLeaseMs(leaseMs);
-    if (leases.length === 0) return [];
     const rows = await this.run<{ id: string }>(
       q.extendLeases(
         this.s,
@@ -359,7 +281,6 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async updateProgress(queue: string, id: string, token: string, progress: Json): Promise<boolean> {
-    this.assertOpen();
     const rows = await this.run(
       q.updateProgress(this.s, queue, id, token, jsonParam(progress)),
       "updateProgress",
@@ -367,10 +288,9 @@ export class PostgresAdapter implements StorageAdapter {
     return rows.length > 0;
   }
 
-  async cancel(queue: string, id: string): Promise<JobState | null> {
-    this.assertOpen();
+  async cancel(queue: string, id: string): Promise<qf.JobState | null> {
     for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
-      const [row] = await this.run<{ cancelled: boolean; prior: JobState | null }>(
+      const [row] = await this.run<{ cancelled: boolean; prior: qf.JobState | null }>(
         q.cancelJob(this.s, queue, id),
         "cancel",
       );
@@ -383,11 +303,8 @@ export class PostgresAdapter implements StorageAdapter {
     return job === null ? null : job.state;
   }
 
-  async recoverStalled(request: RecoverRequest): Promise<RecoverResult> {
-    this.assertOpen();
-    checkLimit(request.limit, "recoverStalled", 0);
-    if (request.limit === 0) return { recovered: [], dead: [] };
-    const rows = await this.run<{ id: string; state: JobState }>(
+  async recoverStalled(request: qf.RecoverRequest): Promise<qf.RecoverResult> {
+    const rows = await this.run<{ id: string; state: qf.JobState }>(
       q.recoverStalled(this.s, request.queue, request.maxStalls, request.limit),
       "recoverStalled",
     );
@@ -402,20 +319,17 @@ export class PostgresAdapter implements StorageAdapter {
     return { recovered, dead };
   }
 
-  async getJob(queue: string, id: string): Promise<JobRecord | null> {
-    this.assertOpen();
+  async getJob(queue: string, id: string): Promise<qf.JobRecord | null> {
     const [row] = await this.run<JobRow>(q.getJob(this.s, queue, id), "getJob");
     return row === undefined ? null : toJobRecord(row);
   }
 
-  async listJobs(request: ListJobsRequest): Promise<JobPage> {
-    this.assertOpen();
+  async listJobs(request: qf.ListJobsRequest): Promise<qf.JobPage> {
     return dl.listJobs(this.runner, this.s, request);
   }
 
-  async counts(queue: string): Promise<JobCounts> {
-    this.assertOpen();
-    const [row] = await this.run<Record<JobState, string>>(q.countJobs(this.s, queue), "counts");
+  async counts(queue: string): Promise<qf.JobCounts> {
+    const [row] = await this.run<Record<qf.JobState, string>>(q.countJobs(this.s, queue), "counts");
     return {
       waiting: num(row!.waiting),
       delayed: num(row!.delayed),
@@ -426,17 +340,14 @@ export class PostgresAdapter implements StorageAdapter {
     };
   }
 
-  async getSettings(queue: string): Promise<QueueSettings> {
-    this.assertOpen();
+  async getSettings(queue: string): Promise<qf.QueueSettings> {
     const [row] = await this.run<SettingsRow>(q.getSettings(this.s, queue), "getSettings");
     return row === undefined
       ? { paused: false, concurrency: null, rateLimit: null }
       : toQueueSettings(row);
   }
 
-  async updateSettings(queue: string, patch: Partial<QueueSettings>): Promise<QueueSettings> {
-    this.assertOpen();
-    checkSettingsPatch(patch);
+  async updateSettings(queue: string, patch: Partial<qf.QueueSettings>): Promise<qf.QueueSettings> {
     const rate = patch.rateLimit;
     const [row] = await this.run<SettingsRow>(
       q.updateSettings(this.s, {
@@ -460,8 +371,7 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async remove(queue: string, id: string): Promise<"removed" | "active" | "not_found"> {
-    this.assertOpen();
-    const [row] = await this.run<{ removed: boolean; prior: JobState | null }>(
+    const [row] = await this.run<{ removed: boolean; prior: qf.JobState | null }>(
       q.removeJob(this.s, queue, id),
       "remove",
     );
@@ -469,29 +379,24 @@ export class PostgresAdapter implements StorageAdapter {
     return row!.prior === "active" ? "active" : "not_found";
   }
 
-  async retryJobs(request: RetryRequest): Promise<string[]> {
-    this.assertOpen();
+  async retryJobs(request: qf.RetryRequest): Promise<string[]> {
     return dl.retryJobs(this.runner, this.s, request);
   }
 
   async promote(queue: string, id: string): Promise<boolean> {
-    this.assertOpen();
     const [row] = await this.run<{ promoted: boolean }>(q.promoteJob(this.s, queue, id), "promote");
     return row!.promoted;
   }
 
-  async clean(request: CleanRequest): Promise<number> {
-    this.assertOpen();
+  async clean(request: qf.CleanRequest): Promise<number> {
     return dl.clean(this.runner, this.s, request);
   }
 
-  async deadLetterStats(queue: string): Promise<DeadLetterStats> {
-    this.assertOpen();
+  async deadLetterStats(queue: string): Promise<qf.DeadLetterStats> {
     return dl.deadLetterStats(this.runner, this.s, queue);
   }
 
-  async upsertSchedule(schedule: ScheduleRecord): Promise<void> {
-    this.assertOpen();
+  async upsertSchedule(schedule: qf.ScheduleRecord): Promise<void> {
     await this.run(
       q.upsertSchedule(
         this.s,
@@ -506,19 +411,16 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async removeSchedule(queue: string, id: string): Promise<boolean> {
-    this.assertOpen();
     const rows = await this.run(q.removeSchedule(this.s, queue, id), "removeSchedule");
     return rows.length > 0;
   }
 
-  async listSchedules(queue: string): Promise<ScheduleRecord[]> {
-    this.assertOpen();
+  async listSchedules(queue: string): Promise<qf.ScheduleRecord[]> {
     const rows = await this.run<ScheduleRow>(q.listSchedules(this.s, queue), "listSchedules");
     return rows.map(toScheduleRecord);
   }
 
-  async advanceSchedule(request: AdvanceScheduleRequest): Promise<boolean> {
-    this.assertOpen();
+  async advanceSchedule(request: qf.AdvanceScheduleRequest): Promise<boolean> {
     const rows = await this.run(
       q.advanceSchedule(
         this.s,
@@ -533,7 +435,6 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   async waitForWork(queue: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    this.assertOpen();
     if (signal.aborted || !(timeoutMs > 0)) return;
     this.listener ??= new WakeUpListener(this.clientConfig, this.s.channel, this.s.channelIdent);
     const listener = this.listener;
@@ -562,12 +463,13 @@ export class PostgresAdapter implements StorageAdapter {
     return waiter.promise;
   }
 
-  private async prepare(): Promise<void> {
+  /** Check out a client and migrate (or check) the schema on it. */
+  async connect(): Promise<void> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
     } catch (err) {
-      throw toStoreError(err, "connect");
+      throw mapStoreError(this, err, "connect");
     }
     // pg emits "error" on a checked-out client whose connection dies, even mid-query; the
     // pool listens only while a client is idle, and an unheard "error" ends the process.
@@ -578,10 +480,9 @@ export class PostgresAdapter implements StorageAdapter {
     try {
       if (this.migrate) await runMigrations(client, this.s);
       else await checkMigrated(client, this.s);
-      this.connected = true;
     } catch (err) {
       failure = err;
-      throw toStoreError(err, "migrate");
+      throw mapStoreError(this, err, "migrate");
     } finally {
       client.off("error", onError);
       // A client whose migration failed may be mid-transaction or dead: never reuse it.
@@ -589,13 +490,12 @@ export class PostgresAdapter implements StorageAdapter {
     }
   }
 
-  /** Run one statement on the pool (connecting first if needed) or on the caller's client. */
+  /** Run one statement on the pool or on the caller's client. */
   private async run<R extends QueryResultRow = QueryResultRow>(
     statement: q.Statement,
     what: string,
     client?: Queryable,
   ): Promise<R[]> {
-    if (!this.connected) await this.connect();
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await (client ?? (this.pool as unknown as Queryable)).query<R>(statement);
@@ -608,16 +508,16 @@ export class PostgresAdapter implements StorageAdapter {
           await sleep(attempt * 5 + Math.random() * 10);
           continue;
         }
-        throw toStoreError(err, what);
+        throw mapStoreError(this, err, what);
       }
     }
   }
 
   /** A batch of completions that all keep (or all remove) their jobs takes the hot path. */
-  private settleStatement(queue: string, settlements: Settlement[]): q.Statement {
+  private settleStatement(queue: string, settlements: qf.Settlement[]): q.Statement {
     const first = settlements[0];
     const remove = first?.kind === "complete" && first.remove === true;
-    const completes: Extract<Settlement, { kind: "complete" }>[] = [];
+    const completes: Extract<qf.Settlement, { kind: "complete" }>[] = [];
     for (const st of settlements) {
       if (st.kind !== "complete" || (st.remove === true) !== remove) break;
       completes.push(st);
@@ -648,20 +548,40 @@ export class PostgresAdapter implements StorageAdapter {
   }
 
   /** Outcomes in input order from the ids a fenced statement matched; a repeat id is lost. */
-  private fenced(ids: readonly string[], rows: readonly { id: string }[]): SettleOutcome[] {
+  private fenced(ids: readonly string[], rows: readonly { id: string }[]): qf.SettleOutcome[] {
     const matched = new Set(rows.map((r) => r.id));
     return ids.map((id) => {
       const ok = matched.delete(id);
       return fencedOutcome(ok);
     });
   }
+}
 
-  private assertOpen(): void {
-    if (this.closed) {
-      throw new QueueFlowError(
-        "QF_CLOSED",
-        "This PostgresAdapter was closed; create a new one (jobs stay in the database).",
-      );
-    }
+/**
+ * A {@link StorageAdapter} on PostgreSQL (via `pg`): durable jobs shared by every process on
+ * the database. Claims lease jobs with `FOR UPDATE SKIP LOCKED` in one statement that also
+ * holds the queue's pause, concurrency cap and rate limit; settles are fenced by lease token,
+ * a whole batch in one statement; `waitForWork` wakes on LISTEN/NOTIFY; `enqueue` accepts your
+ * transaction client, so a job is added atomically with your own writes. Times come from the
+ * server's clock.
+ *
+ * @throws QueueFlowError `QF_INVALID_ARGUMENT` from the constructor for a bad schema name;
+ * `QF_STORE_UNAVAILABLE` from any method when the server cannot be reached; `QF_CLOSED`
+ * after `close()`; `QF_INVALID_STATE` from `connect()` with `migrate: false` on an
+ * out-of-date schema.
+ *
+ * @example
+ * const adapter = new PostgresAdapter({ connection: process.env.DATABASE_URL! });
+ * await adapter.connect();
+ * const queue = new Queue("emails", { adapter });
+ */
+export class PostgresAdapter extends CheckedAdapter<PostgresDriver> {
+  constructor(options: PostgresAdapterOptions) {
+    super(new PostgresDriver(options));
+  }
+
+  /** The schema this adapter keeps its tables in. */
+  get schema(): string {
+    return this.driver.schema;
   }
 }

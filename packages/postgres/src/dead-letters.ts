@@ -1,23 +1,12 @@
-import type {
-  AgeBucket,
-  CleanRequest,
-  DeadLetterStats,
-  JobPage,
-  ListJobsRequest,
-  RetryRequest,
-} from "@queueflow/core";
+import type * as qf from "@queueflow/core/adapter";
 import {
-  checkLimit,
-  checkRetryRequest,
-  checkState,
   DEAD_LETTER_AGE_BUCKETS_MS,
   emptyAgeBuckets,
+  invalidCursor,
   isTerminal,
-  type Json,
   pickJobFilter,
-  QueueFlowError,
   replacementPayload,
-} from "@queueflow/core";
+} from "@queueflow/core/adapter";
 import type { QueryResultRow } from "pg";
 import { type JobRow, jsonParam, num, numOrNull, toJobRecord } from "./codec.js";
 import * as q from "./queries.js";
@@ -41,13 +30,6 @@ const MAX_INT4 = 2_147_483_647;
 const SEQ = /^[0-9a-z]{1,11}$/;
 const TERMINAL_CURSOR = /^([0-9a-z]{1,11})\.([0-9a-z]{1,11})$/;
 
-function badCursor(cursor: unknown): QueueFlowError {
-  return new QueueFlowError(
-    "QF_INVALID_ARGUMENT",
-    `Invalid cursor ${JSON.stringify(cursor)}: pass back the nextCursor of a previous page of the same state.`,
-  );
-}
-
 /** Base-36 digits back to a decimal string for a bigint parameter. */
 function fromBase36(digits: string): string {
   return String(Number.parseInt(digits, 36));
@@ -59,13 +41,13 @@ function fromBase36(digits: string): string {
  */
 function decodeCursor(cursor: unknown, terminal: boolean): q.ListCursor | null {
   if (cursor == null) return null;
-  if (typeof cursor !== "string") throw badCursor(cursor);
+  if (typeof cursor !== "string") throw invalidCursor(cursor);
   if (terminal) {
     const match = TERMINAL_CURSOR.exec(cursor);
-    if (match === null) throw badCursor(cursor);
+    if (match === null) throw invalidCursor(cursor);
     return { finishedAt: fromBase36(match[1]!), seq: fromBase36(match[2]!) };
   }
-  if (!SEQ.test(cursor)) throw badCursor(cursor);
+  if (!SEQ.test(cursor)) throw invalidCursor(cursor);
   return { finishedAt: null, seq: fromBase36(cursor) };
 }
 
@@ -74,9 +56,11 @@ function encodeCursor(row: { state_seq: string; finished_at: string | null }, te
   return terminal ? `${num(row.finished_at ?? 0).toString(36)}.${seq}` : seq;
 }
 
-export async function listJobs(run: Run, s: Schema, request: ListJobsRequest): Promise<JobPage> {
-  checkState(request.state);
-  checkLimit(request.limit, "listJobs", 1);
+export async function listJobs(
+  run: Run,
+  s: Schema,
+  request: qf.ListJobsRequest,
+): Promise<qf.JobPage> {
   const filter = pickJobFilter(request);
   const terminal = isTerminal(request.state);
   const after = decodeCursor(request.cursor, terminal);
@@ -99,10 +83,9 @@ export async function listJobs(run: Run, s: Schema, request: ListJobsRequest): P
   };
 }
 
-export async function retryJobs(run: Run, s: Schema, request: RetryRequest): Promise<string[]> {
-  checkRetryRequest(request);
+export async function retryJobs(run: Run, s: Schema, request: qf.RetryRequest): Promise<string[]> {
   if (request.ids.length === 0) return [];
-  const replacements: { [id: string]: Json } = {};
+  const replacements: { [id: string]: qf.Json } = {};
   let replacing = false;
   for (const id of request.ids) {
     const payload = replacementPayload(request, id);
@@ -131,24 +114,13 @@ export async function retryJobs(run: Run, s: Schema, request: RetryRequest): Pro
   }
 }
 
-export async function clean(run: Run, s: Schema, request: CleanRequest): Promise<number> {
-  if (!isTerminal(request.state)) {
-    throw new QueueFlowError(
-      "QF_INVALID_ARGUMENT",
-      `clean only removes terminal jobs (completed, dead, cancelled), not ${JSON.stringify(request.state)}.`,
-    );
-  }
-  checkLimit(request.limit, "clean", 0);
+export async function clean(run: Run, s: Schema, request: qf.CleanRequest): Promise<number> {
   const filter = pickJobFilter(request);
-  if (filter.finishedBefore === undefined) {
-    throw new QueueFlowError("QF_INVALID_ARGUMENT", "clean needs finishedBefore, a time in ms.");
-  }
-  if (request.limit === 0) return 0;
   const [row] = await run<{ removed: number }>(
     q.cleanJobs(s, {
       queue: request.queue,
       state: request.state,
-      filter: { ...filter, finishedBefore: filter.finishedBefore },
+      filter: { ...filter, finishedBefore: request.finishedBefore },
       limit: request.limit,
     }),
     "clean",
@@ -160,7 +132,7 @@ export async function deadLetterStats(
   run: Run,
   s: Schema,
   queue: string,
-): Promise<DeadLetterStats> {
+): Promise<qf.DeadLetterStats> {
   const [row] = await run<{
     total: string;
     by_name: Record<string, number>;
@@ -172,7 +144,7 @@ export async function deadLetterStats(
   }>(q.deadLetterStats(s, queue, DEAD_LETTER_AGE_BUCKETS_MS), "deadLetterStats");
   const byAge = emptyAgeBuckets();
   for (const [bucket, count] of Object.entries(row!.by_age)) {
-    (byAge[Number(bucket)] as AgeBucket).count = count;
+    (byAge[Number(bucket)] as qf.AgeBucket).count = count;
   }
   return {
     total: num(row!.total),

@@ -1,9 +1,9 @@
 import {
-  isQueueFlowError,
+  mapStoreError,
   QueueFlowError,
   SOCKET_ERROR_CODES,
-  storeUnavailable,
-} from "@queueflow/core";
+  type StoreErrorSource,
+} from "@queueflow/core/adapter";
 
 /** SQLSTATEs of a server that is going away, starting up or full. */
 const UNAVAILABLE_STATES = new Set([
@@ -54,18 +54,12 @@ export function isConflictError(err: unknown): boolean {
 }
 
 /**
- * Map a driver error to QueueFlow's codes: the one place store failures become typed
- * errors. Connection failures become `QF_STORE_UNAVAILABLE` (the worker backs off and
- * resumes); a JSON value PostgreSQL cannot store becomes `QF_INVALID_PAYLOAD`; anything else
- * is a bug or a misconfiguration and is rethrown as it is, so its SQLSTATE stays visible.
+ * Type a statement's failure that is not an outage: a statement the server rolled back to
+ * resolve a conflict becomes `QF_STORE_CONFLICT` (retry the transaction), a JSON value
+ * PostgreSQL cannot store `QF_INVALID_PAYLOAD`; anything else is a bug or a
+ * misconfiguration and is returned as it is, so its SQLSTATE stays visible.
  */
-export function toStoreError(err: unknown, what: string): unknown {
-  if (isQueueFlowError(err)) {
-    return err;
-  }
-  if (isConnectionError(err)) {
-    return storeUnavailable("PostgreSQL", what, err, "the connection settings");
-  }
+export function refineError(err: unknown, what: string): unknown {
   if (isConflictError(err)) {
     const detail = err instanceof Error ? err.message : String(err);
     return new QueueFlowError(
@@ -87,10 +81,19 @@ export function toStoreError(err: unknown, what: string): unknown {
   return err;
 }
 
-/** Outcome of a fenced write: the one place zero-row results become codes. */
-export type FencedRow = "ok" | "lease_lost";
+/** How the store's errors are told apart and named (see `mapStoreError`). */
+export const POSTGRES_ERRORS: StoreErrorSource = {
+  storeInfo: {
+    adapter: "PostgresAdapter",
+    server: "PostgreSQL",
+    settings: "the connection settings",
+    afterClose: "jobs stay in the database",
+  },
+  isUnavailable: isConnectionError,
+  refineError,
+};
 
-/** A settle or extend answer: matched rows are "ok", others lost their lease (or never had it). */
-export function fencedOutcome(matched: boolean): FencedRow {
-  return matched ? "ok" : "lease_lost";
+/** Map a driver error to QueueFlow's codes: the one place store failures become typed errors. */
+export function toStoreError(err: unknown, what: string): unknown {
+  return mapStoreError(POSTGRES_ERRORS, err, what);
 }

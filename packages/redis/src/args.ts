@@ -1,28 +1,8 @@
-import { QueueFlowError, type Settlement } from "@queueflow/core";
+import type { Settlement } from "@queueflow/core/adapter";
 import { packId } from "./codec.js";
 
-// Argument checks and reply shapes shared by the adapter's modules.
-
-export function invalid(message: string): QueueFlowError {
-  return new QueueFlowError("QF_INVALID_ARGUMENT", message);
-}
-
-export function isNonNegativeInt(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
-}
-
-export function checkLimit(limit: number, what: string, min: 0 | 1): void {
-  if (!isNonNegativeInt(limit) || limit < min) {
-    throw invalid(
-      `${what} limit must be ${min === 0 ? "a non-negative" : "a positive"} integer, got ${String(limit)}.`,
-    );
-  }
-}
-
-export function checkDelay(ms: number, what: string): string {
-  if (!Number.isFinite(ms)) throw invalid(`${what} must be a finite number of ms, got ${ms}.`);
-  return String(Math.ceil(ms));
-}
+// Script arguments and reply shapes shared by the adapter's modules. Input reaches them
+// checked by core's edge (CheckedAdapter): kinds are known and delays finite.
 
 /** The settle script's eight ARGV slots for one settlement (see lua/settle-21.lua). */
 export function encodeSettlement(s: Settlement): (string | Buffer)[] {
@@ -44,19 +24,13 @@ function settlementSlots(s: Settlement): (string | Buffer)[] {
         s.id,
         s.token,
         JSON.stringify(s.error),
-        checkDelay(s.delayMs, "retry delayMs"),
+        String(Math.ceil(s.delayMs)),
         s.error.name,
       ];
     case "dead":
       return [s.kind, s.id, s.token, JSON.stringify(s.error), "", s.error.name];
     case "snooze":
-      return [s.kind, s.id, s.token, "", checkDelay(s.delayMs, "snooze delayMs"), ""];
-    default: {
-      const unknown = s as { kind: unknown; id: unknown };
-      throw invalid(
-        `Unknown settlement kind ${JSON.stringify(unknown.kind)} for job ${String(unknown.id)}: use complete, retry, dead or snooze.`,
-      );
-    }
+      return [s.kind, s.id, s.token, "", String(Math.ceil(s.delayMs)), ""];
   }
 }
 

@@ -1,21 +1,11 @@
+import type * as qf from "@queueflow/core/adapter";
 import {
-  type CleanRequest,
-  checkJobFilter,
-  checkRetryRequest,
   DEAD_LETTER_AGE_BUCKETS_MS,
-  type DeadLetterStats,
-  isTerminal,
-  JOB_STATES,
-  type JobFilter,
-  type JobPage,
-  type JobRecord,
-  type Json,
-  type ListJobsRequest,
+  invalidCursor,
   pickJobFilter,
-  type RetryRequest,
   replacementPayload,
-} from "@queueflow/core";
-import { asArray, checkLimit, invalid, numberOrNull } from "./args.js";
+} from "@queueflow/core/adapter";
+import { asArray, numberOrNull } from "./args.js";
 import { decodeJob, type FlatHash } from "./codec.js";
 import type { ScriptName } from "./scripts.generated.js";
 
@@ -37,9 +27,9 @@ function text(value: string | number | undefined): string {
 
 /**
  * The seven ARGV slots of a {@link JobFilter} (lua/includes/filter.lua), '' for a field not
- * set. Checked by core's shared guard first, so a non-string can never reach a script.
+ * set. Checked by core's edge first, so a non-string can never reach a script.
  */
-export function filterArgs(source: JobFilter): string[] {
+export function filterArgs(source: qf.JobFilter): string[] {
   const f = pickJobFilter(source);
   return [
     text(f.name),
@@ -52,7 +42,7 @@ export function filterArgs(source: JobFilter): string[] {
   ];
 }
 
-function isPlainObject(value: unknown): value is { [key: string]: Json } {
+function isPlainObject(value: unknown): value is { [key: string]: qf.Json } {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
@@ -62,19 +52,7 @@ function isPlainObject(value: unknown): value is { [key: string]: Json } {
  * jobs are gone or the range is walked, so a call that finds nothing in one stretch still
  * reaches matches further on (a caller looping until 0 purges them all).
  */
-export async function cleanJobs(run: RunScript, request: CleanRequest): Promise<number> {
-  if (!isTerminal(request.state)) {
-    throw invalid(
-      `clean only removes terminal jobs (completed, dead, cancelled), not ${JSON.stringify(request.state)}.`,
-    );
-  }
-  if (!Number.isSafeInteger(request.limit) || request.limit < 0) {
-    throw invalid(`clean limit must be a non-negative integer, got ${String(request.limit)}.`);
-  }
-  if (!(typeof request.finishedBefore === "number" && Number.isFinite(request.finishedBefore))) {
-    throw invalid("clean needs a finite finishedBefore time in ms.");
-  }
-  checkJobFilter(request);
+export async function cleanJobs(run: RunScript, request: qf.CleanRequest): Promise<number> {
   const filter = filterArgs(request);
   let removed = 0;
   let cursor = "";
@@ -98,8 +76,7 @@ export async function cleanJobs(run: RunScript, request: CleanRequest): Promise<
 }
 
 /** Move dead or cancelled jobs back to waiting (see lua/retry-jobs-14.lua). */
-export async function retryJobs(run: RunScript, request: RetryRequest): Promise<string[]> {
-  checkRetryRequest(request);
+export async function retryJobs(run: RunScript, request: qf.RetryRequest): Promise<string[]> {
   const { queue, ids, payloadPatch } = request;
   if (ids.length === 0) return [];
   // The patch is merged here, not in Lua: cjson would re-encode the payload (empty arrays
@@ -143,17 +120,11 @@ const MAX_PAGE = 1_000;
 const CURSOR = /^[0-9a-z]{1,11}$/;
 
 /** One page of a state's jobs matching the filter (see lua/list-jobs-13.lua). */
-export async function listJobs(run: RunScript, request: ListJobsRequest): Promise<JobPage> {
-  if (!JOB_STATES.includes(request.state)) {
-    throw invalid(`Unknown job state ${JSON.stringify(request.state)}.`);
-  }
-  checkLimit(request.limit, "listJobs", 1);
+export async function listJobs(run: RunScript, request: qf.ListJobsRequest): Promise<qf.JobPage> {
   const filter = filterArgs(request);
   const cursor = request.cursor ?? null;
   if (cursor !== null && (typeof cursor !== "string" || !CURSOR.test(cursor))) {
-    throw invalid(
-      `Invalid cursor ${JSON.stringify(cursor)}: pass back the nextCursor of a previous page.`,
-    );
+    throw invalidCursor(cursor);
   }
   const reply = asArray(
     await run(request.queue, "listJobs", [
@@ -165,7 +136,7 @@ export async function listJobs(run: RunScript, request: ListJobsRequest): Promis
     "listJobs",
   );
   const flat = asArray(reply[0], "listJobs");
-  const jobs: JobRecord[] = [];
+  const jobs: qf.JobRecord[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
     jobs.push(decodeJob(request.queue, flat[i] as string, flat[i + 1] as FlatHash));
   }
@@ -184,7 +155,7 @@ function pairsToCounts(flat: unknown): Record<string, number> {
 }
 
 /** Dead-letter stats from counters and the finish-time index: no walk over dead jobs. */
-export async function deadLetterStats(run: RunScript, queue: string): Promise<DeadLetterStats> {
+export async function deadLetterStats(run: RunScript, queue: string): Promise<qf.DeadLetterStats> {
   const [total, byName, byError, byClass, oldest, newest, ages] = asArray(
     await run(queue, "deadLetterStats", DEAD_LETTER_AGE_BUCKETS_MS.map(String)),
     "deadLetterStats",

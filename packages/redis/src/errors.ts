@@ -1,5 +1,3 @@
-import { isQueueFlowError, type QueueFlowError, storeUnavailable } from "@queueflow/core";
-
 /**
  * Redis error replies that mean "the server cannot serve this now", not "this command is
  * wrong": loading a dataset, a replica that lost its master, a cluster mid-failover.
@@ -7,22 +5,15 @@ import { isQueueFlowError, type QueueFlowError, storeUnavailable } from "@queuef
 const UNAVAILABLE_REPLIES = /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|BUSY)\b/;
 
 /**
- * Map anything a Redis call threw to what the adapter throws. The one place connection
- * errors become `QF_STORE_UNAVAILABLE`: every ioredis error that is not a server reply
- * (refused, reset, timed out, offline queue disabled, retries exhausted, cluster slots not
- * loaded) and the server replies above. Other server replies (a script bug, a wrong type
- * under one of our keys) are not retryable and pass through unchanged, so they surface.
+ * True when a Redis call's error means the server cannot be reached now: every ioredis error
+ * that is not a server reply (refused, reset, timed out, offline queue disabled, retries
+ * exhausted, cluster slots not loaded) and the server replies above. Other server replies (a
+ * script bug, a wrong type under one of our keys) are not retryable and pass through
+ * unchanged, so they surface.
  */
-export function toStoreError(err: unknown, what: string): Error {
-  if (isQueueFlowError(err)) {
-    return err as QueueFlowError;
-  }
-  const e = err instanceof Error ? err : new Error(String(err));
-  const isReply = e.name === "ReplyError";
-  if (!isReply || UNAVAILABLE_REPLIES.test(e.message)) {
-    return storeUnavailable("Redis", what, e, "the URL and options");
-  }
-  return e;
+export function isUnavailable(err: unknown): boolean {
+  const isReply = err instanceof Error && err.name === "ReplyError";
+  return !isReply || UNAVAILABLE_REPLIES.test(err.message);
 }
 
 /** What a store result code means, per script that answers with one. */
