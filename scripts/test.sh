@@ -78,7 +78,7 @@ run_tests() {
 }
 
 # The version of a package's dependency $2 as installed, e.g. an alias devDependency.
-installed_version() { node -p 'require(process.argv[1]).version' "$1/node_modules/$2/package.json"; }
+installed_version() { node -p 'require(require("node:path").resolve(process.argv[1])).version' "$1/node_modules/$2/package.json"; }
 
 node scripts/test-summary.mjs --clean
 for major in "${node_majors[@]}"; do
