@@ -10,7 +10,8 @@
 #   - a job added through require() runs on a Worker from import (the two builds share one
 #     default store);
 #   - the same adapter examples with the previous client majors (ioredis 5, mongodb 6);
-#   - examples/custom-adapter, a third-party adapter, passes the packed conformance suite.
+#   - examples/custom-adapter, a third-party adapter, passes the packed conformance suite,
+#     and a planted fault fails it at the suite's source lines (its map ships its sources).
 # Starts Redis, PostgreSQL and the MongoDB test server (scripts/servers/) unless their URL
 # variables are set. Logs on stderr; exits non-zero naming what failed.
 set -euo pipefail
@@ -151,5 +152,34 @@ npm_install "$work"/tarballs/queueflow-core-*.tgz "$work"/tarballs/queueflow-ada
 npm_ls_clean "examples/custom-adapter"
 node_modules/.bin/tsc --noEmit >&2 || fail "examples/custom-adapter typecheck"
 node_modules/.bin/vitest run >&2 || fail "examples/custom-adapter conformance suite"
+
+# A failing suite names the suite's own source line, not its bundle: the package ships its
+# source map with the sources inside. A planted fault (claims that return one job at most)
+# must fail, and each failure must point into adapter-tests/src/.
+mkdir -p planted
+cat >planted/one-at-a-time.test.js <<'PLANTED'
+import { claimTests } from "@queueflow/adapter-tests";
+import { MemoryAdapter } from "@queueflow/core";
+
+class OneAtATime extends MemoryAdapter {
+  claim(request) {
+    return super.claim({ ...request, limit: Math.min(request.limit, 1) });
+  }
+}
+claimTests({
+  name: "one at a time",
+  capabilities: { wakeUp: true, transactions: false },
+  create: () => new OneAtATime(),
+});
+PLANTED
+if planted="$(NO_COLOR=1 node_modules/.bin/vitest run --root planted 2>&1)"; then
+  fail "the conformance suite passed an adapter whose claims return one job at most"
+fi
+locations="$(grep -Eo '❯ [^ ]*@queueflow/adapter-tests/[^ :]+' <<<"$planted" | sort -u || true)"
+if [[ -z $locations ]] || grep -qv '/src/' <<<"$locations"; then
+  printf '%s\n' "$planted" | tail -40 >&2
+  fail "a failing conformance test does not point at the suite's source: ${locations:-no location}"
+fi
+log "a planted fault fails the suite at $(tr '\n' ' ' <<<"$locations")"
 
 log "passed in $((SECONDS - started_at)) s"
